@@ -1,0 +1,450 @@
+"""The public entry points: ``summarize``, ``asummarize`` and ``Summarizer``.
+
+One pipeline serves the sync and the async API. It is written once, as a
+generator that *yields* the model calls it needs and receives their results
+(``_pipeline``); two small drivers run it, one with blocking calls and one
+with ``await``. Prompt building, grounding, re-asking and merging exist once.
+
+Per document:
+
+1. render the prompt (system text + field guide, then the fenced document);
+2. one structured completion (transport retries and validation re-asks
+   happen inside ``ChatModel``);
+3. ground every item (``summarizer.grounding``): exact quotes kept, near-
+   verbatim quotes aligned to the source, the rest collected;
+4. up to ``grounding_reasks`` follow-up calls asking for exact quotes of the
+   failing items only (a bounded prompt: the same prefix plus a short list);
+5. drop what is still ungrounded and report it in ``run.dropped``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import urllib.parse
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from summarizer.config import ProviderKind, Settings, resolve_settings
+from summarizer.engine.server import EmbeddedEngine
+from summarizer.errors import ContextOverflowError
+from summarizer.grounding import (
+    Failure,
+    SourceText,
+    apply_quote_fixes,
+    drop_failures,
+    ground,
+)
+from summarizer.inputs import Document, document_from_text, load_document
+from summarizer.llm import CallStats, ChatModel
+from summarizer.prompts import Prompt, load_prompt
+from summarizer.schemas.guide import field_guide
+from summarizer.schemas.meeting import MeetingSummary
+
+__all__ = ["Result", "RunInfo", "Summarizer", "asummarize", "summarize"]
+
+T = TypeVar("T", bound=BaseModel)
+Source = Document | str | os.PathLike[str]
+Progress = Callable[[str], None]
+
+_REASK_PROMPT = "reask_quotes"
+# Rough characters per token for the context check; errs on the side of "fits".
+_CHARS_PER_TOKEN = 4.0
+
+
+class PromptInfo(BaseModel):
+    """Which template produced the request."""
+
+    name: str
+    version: str
+
+
+class DocumentInfo(BaseModel):
+    """The input as the model saw it."""
+
+    name: str
+    format: str
+    chars: int
+    sha256: str
+
+
+class Dropped(BaseModel):
+    """An item removed because its evidence or mention was not in the source."""
+
+    key: str
+    item: str
+    reason: str
+
+
+class RunInfo(BaseModel):
+    """How a summary was produced: provider, prompt, cost, attempts, what was dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    provider: ProviderKind
+    base_url: str | None
+    mode: str
+    prompt: PromptInfo
+    document: DocumentInfo
+    usage: dict[str, int]
+    completions: int = Field(description="Model completions received, over every attempt.")
+    http_calls: int = Field(description="HTTP requests sent, transport retries included.")
+    reasks: int = Field(description="Follow-up calls made to fix ungrounded quotes.")
+    aligned_quotes: int = Field(
+        description="Near-verbatim quotes replaced by the exact source text they matched."
+    )
+    anchored_quotes: int = Field(
+        description="Items whose quote was missing or unsupportive, given the source sentence "
+        "that best supports them."
+    )
+    dropped: list[Dropped]
+    duration_s: float
+    engine_seconds: float | None = Field(
+        default=None, description="Compute time the llama.cpp engine reported, when it did."
+    )
+
+
+@dataclass(frozen=True)
+class Result(Generic[T]):
+    """A validated, grounded summary and the record of how it was made."""
+
+    summary: T
+    run: RunInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"summary": ..., "run": ...}`` as plain JSON data."""
+        return {
+            "summary": self.summary.model_dump(mode="json"),
+            "run": self.run.model_dump(mode="json"),
+        }
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A model call the pipeline needs (yielded to the driver)."""
+
+    messages: list[dict[str, str]]
+    response_model: type[BaseModel]
+    max_tokens: int | None = None
+
+
+def _fence(text: str) -> str:
+    # Derived from the document itself, so a document cannot know its own fence
+    # in advance (it would have to contain its own hash) and cannot close it early.
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _as_document(source: Source) -> Document:
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, os.PathLike):
+        return load_document(source)
+    return document_from_text(source)
+
+
+def _public_url(url: str | None) -> str | None:
+    """The base URL without credentials or query (it goes into results and logs)."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _fixes_model(failures: list[Failure]) -> type[BaseModel]:
+    """A response model with one nullable quote per failing item, keyed by its path."""
+    fields: dict[str, Any] = {
+        f"item_{i}": (str | None, Field(alias=failure.key)) for i, failure in enumerate(failures)
+    }
+    return create_model(
+        "QuoteFixes", __config__=ConfigDict(extra="forbid", populate_by_name=True), **fields
+    )
+
+
+def _pipeline(
+    document: Document,
+    schema: type[T],
+    prompt: Prompt,
+    reask_prompt: Prompt,
+    settings: Settings,
+) -> Generator[_Call, BaseModel, tuple[T, dict[str, Any]]]:
+    """The whole per-document procedure, free of I/O: yields calls, returns the summary."""
+    rendered = prompt.render(
+        document=document.text,
+        name=document.name,
+        fence=_fence(document.text),
+        field_guide=field_guide(schema),
+    )
+    messages = [{"role": "system", "content": rendered["system"]}] if "system" in rendered else []
+    user_text = rendered["user"]
+    messages.append({"role": "user", "content": user_text})
+
+    raw = yield _Call(messages, schema)
+    source = SourceText(document.text)
+    grounded, report = ground(raw, source)
+    aligned, anchored = len(report.aligned), len(report.anchored)
+    dropped = list(report.dropped)
+    failures = report.failures
+    reasks = 0
+    while any(f.reask for f in failures) and reasks < settings.grounding_reasks:
+        reasks += 1
+        askable = [f for f in failures if f.reask]
+        follow_up = reask_prompt.render(failures=askable)["user"]
+        # Same prefix as the first call (system + document), so a local engine
+        # reuses its KV cache; the failing items are appended, not the whole answer.
+        reask_messages = [
+            *messages[:-1],
+            {"role": "user", "content": f"{user_text}\n\n{follow_up}"},
+        ]
+        fixes_model = _fixes_model(askable)
+        fixes = yield _Call(reask_messages, fixes_model, max_tokens=200 + 150 * len(askable))
+        by_key = fixes.model_dump(by_alias=True)
+        grounded = apply_quote_fixes(grounded, askable, by_key)
+        grounded, report = ground(grounded, source)
+        aligned += len(report.aligned)
+        anchored += len(report.anchored)
+        dropped += report.dropped
+        failures = report.failures
+    final, removed = drop_failures(grounded, failures)
+    dropped += removed
+    return final, {"aligned": aligned, "anchored": anchored, "dropped": dropped, "reasks": reasks}  # type: ignore[return-value]
+
+
+class Summarizer:
+    """A reusable summarizer: resolves settings once and keeps the engine warm.
+
+    Example::
+
+        with Summarizer() as s:
+            for path in paths:
+                print(s.summarize(Path(path)).summary.title)
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        mode: str | None = None,
+        prompt: str | None = None,
+        prompts_dir: str | os.PathLike[str] | None = None,
+        settings: Settings | None = None,
+        progress: Progress | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or resolve_settings(
+            model=model,
+            base_url=base_url,
+            api_key=api_key,
+            mode=mode,
+            prompt=prompt,
+            prompts_dir=prompts_dir,
+            **overrides,
+        )
+        self.progress = progress
+        self._prompt = load_prompt(self.settings.prompt, folder=self.settings.prompts_dir)
+        self._reask_prompt = load_prompt(_REASK_PROMPT, folder=self.settings.prompts_dir)
+        self._engine: EmbeddedEngine | None = None
+        self._chat: ChatModel | None = None
+
+    # -- set-up shared by both drivers ---------------------------------------------
+
+    def _ensure_chat(self) -> ChatModel:
+        if self._chat is not None:
+            return self._chat
+        base_url = self.settings.base_url
+        if self.settings.provider == "embedded":
+            self._engine = EmbeddedEngine(self.settings, progress=self.progress)
+            base_url = self._engine.start()
+        self._chat = ChatModel(self.settings, base_url=base_url, api_key=self.settings.api_key)
+        if not self._chat.model:
+            self._chat.model = self._chat.first_model_id()
+        return self._chat
+
+    def _check_fits(self, document: Document) -> None:
+        if self.settings.provider != "embedded":
+            return  # hosted and remote servers report overflow themselves
+        estimate = int(len(document.text) / _CHARS_PER_TOKEN) + 900
+        budget = self.settings.engine_ctx - self.settings.max_output_tokens
+        if estimate > budget:
+            raise ContextOverflowError(
+                f"{document.name}: about {estimate} prompt tokens do not fit the engine's "
+                f"{self.settings.engine_ctx}-token context with {self.settings.max_output_tokens} "
+                "tokens left for the answer; raise SUMMARIZER_ENGINE_CTX or split the document"
+            )
+
+    def _run_info(
+        self,
+        document: Document,
+        chat: ChatModel,
+        stats: CallStats,
+        extra: dict[str, Any],
+        started: float,
+    ) -> RunInfo:
+        engine_s = (stats.engine_prompt_ms + stats.engine_predicted_ms) / 1000
+        return RunInfo(
+            model=chat.model,
+            provider=self.settings.provider,
+            base_url=_public_url(chat.base_url),
+            mode=self.settings.mode,
+            prompt=PromptInfo(name=self._prompt.name, version=self._prompt.version),
+            document=DocumentInfo(
+                name=document.name,
+                format=document.format,
+                chars=len(document.text),
+                sha256=document.sha256,
+            ),
+            usage=stats.usage,
+            completions=stats.completions,
+            http_calls=stats.http_calls,
+            reasks=extra["reasks"],
+            aligned_quotes=extra["aligned"],
+            anchored_quotes=extra["anchored"],
+            dropped=[Dropped(**d) for d in extra["dropped"]],
+            duration_s=round(time.monotonic() - started, 3),
+            engine_seconds=round(engine_s, 3) if engine_s else None,
+        )
+
+    # -- drivers -------------------------------------------------------------------
+
+    def summarize(self, source: Source, *, schema: type[T] = MeetingSummary) -> Result[T]:  # type: ignore[assignment]
+        """Summarize one document (a ``Path``, a ``Document`` or the text itself).
+
+        Raises:
+            UserError: unreadable input, bad prompt or configuration.
+            RunError: the provider failed, output was truncated or never valid.
+        """
+        document = _as_document(source)
+        self._check_fits(document)
+        chat = self._ensure_chat()
+        stats = CallStats()
+        started = time.monotonic()
+        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        call = next(steps)
+        while True:
+            answer = chat.extract(
+                call.messages, call.response_model, stats, max_tokens=call.max_tokens
+            )
+            try:
+                call = steps.send(answer)
+            except StopIteration as done:
+                summary, extra = done.value
+                break
+        return Result(summary, self._run_info(document, chat, stats, extra, started))
+
+    async def asummarize(self, source: Source, *, schema: type[T] = MeetingSummary) -> Result[T]:  # type: ignore[assignment]
+        """Async twin of :meth:`summarize`."""
+        document = _as_document(source)
+        self._check_fits(document)
+        chat = self._ensure_chat()  # engine start-up is a one-off blocking step
+        stats = CallStats()
+        started = time.monotonic()
+        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        call = next(steps)
+        while True:
+            answer = await chat.aextract(
+                call.messages, call.response_model, stats, max_tokens=call.max_tokens
+            )
+            try:
+                call = steps.send(answer)
+            except StopIteration as done:
+                summary, extra = done.value
+                break
+        return Result(summary, self._run_info(document, chat, stats, extra, started))
+
+    def close(self) -> None:
+        """Stop the embedded engine (if this object started one) and free connections."""
+        if self._chat is not None:
+            self._chat.close()
+            self._chat = None
+        if self._engine is not None:
+            self._engine.stop()
+            self._engine = None
+
+    async def aclose(self) -> None:
+        """Async twin of :meth:`close` (also closes the async connection pool)."""
+        if self._chat is not None:
+            await self._chat.aclose()
+        self.close()
+
+    def __enter__(self) -> Summarizer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def summarize(
+    source: Source,
+    *,
+    schema: type[T] = MeetingSummary,  # type: ignore[assignment]
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    mode: str | None = None,
+    prompt: str | None = None,
+    prompts_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
+) -> Result[T]:
+    """Summarize one meeting document and return the grounded summary with run metadata.
+
+    ``source`` is a ``pathlib.Path`` (or other path-like) to read, a
+    ``Document``, or a ``str`` holding the document text itself. With nothing
+    configured the embedded engine is started and stopped around the call;
+    use :class:`Summarizer` to keep it running across documents.
+    """
+    with Summarizer(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        mode=mode,
+        prompt=prompt,
+        prompts_dir=prompts_dir,
+        progress=progress,
+        **overrides,
+    ) as summarizer:
+        return summarizer.summarize(source, schema=schema)
+
+
+async def asummarize(
+    source: Source,
+    *,
+    schema: type[T] = MeetingSummary,  # type: ignore[assignment]
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    mode: str | None = None,
+    prompt: str | None = None,
+    prompts_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
+) -> Result[T]:
+    """Async twin of :func:`summarize`."""
+    summarizer = Summarizer(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        mode=mode,
+        prompt=prompt,
+        prompts_dir=prompts_dir,
+        progress=progress,
+        **overrides,
+    )
+    try:
+        return await summarizer.asummarize(source, schema=schema)
+    finally:
+        await summarizer.aclose()

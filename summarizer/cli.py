@@ -1,0 +1,215 @@
+"""The command line: a thin adapter over the Python API.
+
+Results go to stdout (or ``--out``), progress and diagnostics to stderr.
+This is the boundary where the project's errors become one line on stderr
+and an exit code: 2 for misuse (bad input, options, prompts), 1 for run-time
+failures, 130 for Ctrl-C. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from summarizer import __version__
+from summarizer.api import Result, Summarizer
+from summarizer.config import resolve_settings
+from summarizer.engine.server import EmbeddedEngine, prepare_engine
+from summarizer.errors import SummarizerError
+from summarizer.inputs import load_document
+from summarizer.render import to_markdown
+from summarizer.schemas.meeting import MeetingSummary
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Evidence-grounded structured summaries of meeting documents.",
+)
+engine_app = typer.Typer(no_args_is_help=True, help="Install or inspect the embedded engine.")
+app.add_typer(engine_app, name="engine")
+_err = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    """Output formats of ``summarize``."""
+
+    json = "json"
+    md = "md"
+
+
+def _progress(message: str) -> None:
+    _err.print(f"[dim]{message}[/dim]")
+
+
+def _fail(error: SummarizerError) -> NoReturn:
+    _err.print(f"[red]error:[/red] {error}", soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"summarizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Evidence-grounded structured summaries of meeting documents."""
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)  # readers never see a half-written file
+    _progress(f"wrote {out}")
+
+
+@app.command()
+def summarize(
+    source: Annotated[str, typer.Argument(help="Document path, or - for stdin.")],
+    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="Structured-output mode: json_schema, tools or json.")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
+    prompts_dir: Annotated[
+        Path | None, typer.Option(help="Folder searched for prompt templates first.")
+    ] = None,
+    engine_model: Annotated[
+        Path | None, typer.Option(help="GGUF file for the embedded engine.")
+    ] = None,
+    max_output_tokens: Annotated[int | None, typer.Option(help="Output token limit.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="json or md (readable minutes).")
+    ] = OutputFormat.json,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the result here instead of stdout.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Summarize one meeting document."""
+    try:
+        settings = resolve_settings(
+            model=model,
+            base_url=base_url,
+            mode=mode,
+            prompt=prompt,
+            prompts_dir=prompts_dir,
+            max_output_tokens=max_output_tokens,
+            engine_model_path=engine_model,
+        )
+        document = load_document(source, max_bytes=settings.max_input_bytes)
+        progress = None if quiet else _progress
+        with Summarizer(settings=settings, progress=progress) as summarizer:
+            if progress:
+                model_name = settings.model or "(server default)"
+                progress(f"summarizing {document.name} with {settings.provider} model {model_name}")
+            result: Result[MeetingSummary] = summarizer.summarize(document)
+    except SummarizerError as error:
+        _fail(error)
+    if output_format is OutputFormat.md:
+        text = to_markdown(result.summary, result.run)
+    else:
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    _write(text, out)
+    if not quiet:
+        run = result.run
+        _progress(
+            f"done in {run.duration_s:.1f}s: {run.completions} completion(s), "
+            f"{run.usage['total_tokens']} tokens, {len(run.dropped)} item(s) dropped"
+        )
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")
+    ] = None,
+    engine_model: Annotated[Path | None, typer.Option(help="GGUF file to serve.")] = None,
+    parallel: Annotated[int, typer.Option(help="Parallel slots.")] = 1,
+) -> None:
+    """Run the embedded engine until Ctrl-C, for repeated use via --base-url."""
+    try:
+        settings = resolve_settings(
+            engine_model_path=engine_model,
+            env={
+                **os.environ,
+                "OPENAI_API_KEY": "",
+                "OPENAI_BASE_URL": "",
+                "SUMMARIZER_BASE_URL": "",
+            },
+        )
+        engine = EmbeddedEngine(settings, progress=_progress, port=port, parallel=parallel)
+        engine.start()
+    except SummarizerError as error:
+        _fail(error)
+    # SIGTERM ends the loop like Ctrl-C does, so the engine is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    _err.print(f"engine ready: [bold]{engine.base_url}[/bold] (model {engine.alias})")
+    _err.print(f"use it: summarizer summarize FILE --base-url {engine.base_url}")
+    try:
+        while engine.running:
+            time.sleep(0.5)
+        _err.print(f"[red]error:[/red] the engine exited: {engine.log_tail()}")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        _err.print("stopping the engine")
+    finally:
+        engine.stop()
+
+
+@engine_app.command("install")
+def engine_install(
+    engine_model: Annotated[Path | None, typer.Option(help="Use this GGUF file instead.")] = None,
+) -> None:
+    """Assemble and verify the default model and build llama-server (once per machine)."""
+    try:
+        settings = resolve_settings(engine_model_path=engine_model)
+        binary, model_path = prepare_engine(settings, _progress)
+    except SummarizerError as error:
+        _fail(error)
+    _err.print(f"engine: {binary}\nmodel:  {model_path}")
+
+
+@engine_app.command("status")
+def engine_status() -> None:
+    """Say whether the engine and model are installed, and where."""
+    try:
+        settings = resolve_settings()
+        binary, model_path = prepare_engine(settings, None, build=False)
+    except SummarizerError as error:
+        _fail(error)
+    print(f"engine: {binary}\nmodel:  {model_path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        sys.exit(130)

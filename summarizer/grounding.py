@@ -1,0 +1,522 @@
+"""Check every extracted item against the source document.
+
+Three checks, chosen by the field markers of ``summarizer.schemas.fields``:
+
+* **Evidence quotes** must occur in the source. Matching first ignores only
+  differences of whitespace, quote characters and letter case. A quote that
+  does not match exactly is *aligned*: the closest run of source words is
+  found (word-level ``difflib`` alignment around the longest common run); if
+  the words agree to at least ``min_ratio`` (Dice coefficient on words) the
+  quote is replaced by the exact source text. Either way the returned
+  evidence is a verbatim slice of the source, and its offsets are known.
+* **Support**: a quote that exists but does not back its item (a
+  participant's quote that never names them; a decision quoted with a
+  sentence that shares no content words with it) is not evidence. For such
+  items, and for quotes that cannot be found, the source sentence that best
+  supports the item is chosen instead (*re-anchored*), if one shares at
+  least ``min_support`` of the item's content words (and names the
+  person, for items with a name).
+* **Mentions** (names, places) must occur in the source, whole or by their
+  last word (a surname, a city).
+* **Dates** must have their year, month and day stated in the source.
+
+Failures are collected per item (a list element, or the whole object) so
+the caller can re-ask for those items only, then drop what is still
+ungrounded.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any, Union
+
+from pydantic import BaseModel
+
+from summarizer.schemas.fields import EvidenceQuote, Mention
+
+__all__ = [
+    "Failure",
+    "GroundingReport",
+    "SourceText",
+    "apply_quote_fixes",
+    "content_words",
+    "drop_failures",
+    "ground",
+    "normalise",
+]
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    }
+)  # fmt: skip
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+|\s*\n\s*")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z][a-z]{0,3}|\b[A-Za-z]|\b(?:[A-Z]\.)+[A-Z])\.$")
+_MIN_ALIGN_WORDS = 4
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """The source document, pre-normalised for fast quote look-ups."""
+
+    text: str
+    norm: str = field(init=False)
+    # norm index -> original index (one entry per normalised char, plus the end)
+    _origin: list[int] = field(init=False, repr=False)
+    _words: list[tuple[str, int, int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        norm: list[str] = []
+        origin: list[int] = []
+        in_space = True  # drop leading whitespace
+        for i, ch in enumerate(self.text):
+            if ch.isspace():
+                if not in_space:
+                    norm.append(" ")
+                    origin.append(i)
+                in_space = True
+                continue
+            in_space = False
+            low = ch.translate(_QUOTES).lower()
+            norm.append(low if len(low) == 1 else ch)
+            origin.append(i)
+        origin.append(len(self.text))
+        object.__setattr__(self, "norm", "".join(norm))
+        object.__setattr__(self, "_origin", origin)
+        words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(self.norm)]
+        object.__setattr__(self, "_words", words)
+
+    def original(self, start: int, end: int) -> str:
+        """Original text behind the normalised span ``[start, end)``."""
+        return self.text[self._origin[start] : self._origin[end - 1] + 1]
+
+    def find(self, quote: str) -> tuple[int, int] | None:
+        """Normalised span of ``quote`` if it occurs exactly (modulo whitespace, quotes, case)."""
+        needle = normalise(quote)
+        if not needle:
+            return None
+        at = self.norm.find(needle)
+        return (at, at + len(needle)) if at >= 0 else None
+
+    def align(self, quote: str, min_ratio: float) -> tuple[int, int, float] | None:
+        """Closest run of source words to ``quote``: normalised span and agreement."""
+        q_words = [w for w, _, _ in (_tokens(normalise(quote)))]
+        if len(q_words) < _MIN_ALIGN_WORDS or not self._words:
+            return None
+        s_words = [w for w, _, _ in self._words]
+        anchor = SequenceMatcher(None, s_words, q_words, autojunk=False).find_longest_match(
+            0, len(s_words), 0, len(q_words)
+        )
+        if anchor.size == 0:
+            return None
+        slack = len(q_words) // 2 + 2
+        lo = max(0, anchor.a - anchor.b - slack)
+        hi = min(len(s_words), anchor.a + (len(q_words) - anchor.b) + slack)
+        blocks = [
+            b
+            for b in SequenceMatcher(
+                None, s_words[lo:hi], q_words, autojunk=False
+            ).get_matching_blocks()
+            if b.size
+        ]
+        matched = sum(b.size for b in blocks)
+        first, last = lo + blocks[0].a, lo + blocks[-1].a + blocks[-1].size - 1
+        span_len = last - first + 1
+        ratio = 2 * matched / (len(q_words) + span_len)
+        if ratio < min_ratio:
+            return None
+        return self._words[first][1], self._words[last][2], ratio
+
+    def mentions(self, name: str) -> bool:
+        """Whether ``name`` (or its last word) occurs in the source as whole words."""
+        return _mentions_in(self.norm, name)
+
+    def states_date(self, iso: str) -> bool:
+        """Whether the source states the year, month and day of ``iso`` (YYYY-MM-DD)."""
+        try:
+            year, month, day = (int(p) for p in iso.split("-"))
+            calendar.weekday(year, month, day)  # rejects impossible dates
+        except ValueError:
+            return False
+        words = {w for w, _, _ in self._words}
+        month_names = {
+            calendar.month_name[month].lower(),
+            calendar.month_abbr[month].lower(),
+        }
+        numeric = {f"{month}", f"{month:02d}"}
+        has_month = bool(month_names & words) or any(
+            re.search(rf"\b{year}[-/.]{m}[-/.]|[-/.]{m}[-/.]{year}\b", self.norm) for m in numeric
+        )
+        has_day = (
+            str(day) in words
+            or f"{day:02d}" in words
+            or bool(re.search(rf"\b{day}(st|nd|rd|th)\b", self.norm))
+            or bool(re.search(rf"{year}-{month:02d}-{day:02d}", self.norm))
+        )
+        return str(year) in self.norm and has_month and has_day
+
+    def sentences(self) -> list[tuple[int, int]]:
+        """Normalised spans of the source's sentences; a line break always ends one.
+
+        Split on the original text (the normalised one has lost its line
+        breaks); a period after a short capitalised word ("Feb.", "Mr.", "U.S.")
+        does not end a sentence.
+        """
+        spans = []
+        begin = 0
+        for m in _SENTENCE_BREAK.finditer(self.text):
+            if "\n" not in m.group() and _ABBREVIATION.search(self.text, 0, m.start() + 1):
+                continue
+            spans.append((begin, m.start() + len(m.group().rstrip())))
+            begin = m.end()
+        spans.append((begin, len(self.text)))
+        result = []
+        for start, end in spans:
+            a, b = self._to_norm(start), self._to_norm(end)
+            if b > a:
+                result.append((a, b))
+        return result
+
+    def _to_norm(self, original_index: int) -> int:
+        """First normalised index whose original index is at or after ``original_index``."""
+        return bisect.bisect_left(self._origin, original_index, 0, len(self._origin) - 1)
+
+    def anchor(
+        self, claim: str, names: list[str], min_support: float, max_chars: int
+    ) -> tuple[int, int] | None:
+        """Span of the sentence that best supports ``claim`` (and names every name).
+
+        The score is the share of the claim's content words found in the
+        sentence; ties go to the earlier sentence. Long sentences are cut to
+        ``max_chars`` around their first matching word, at word boundaries.
+        """
+        wanted = content_words(claim)
+        best: tuple[float, int, int] | None = None
+        for start, end in self.sentences():
+            sentence = self.norm[start:end]
+            if names and not all(_mentions_in(sentence, n) for n in names):
+                continue
+            score = len(wanted & content_words(sentence)) / len(wanted) if wanted else 1.0
+            if best is None or score > best[0]:
+                best = (score, start, end)
+        if best is None or best[0] < min_support:
+            return None
+        _, start, end = best
+        if end - start > max_chars:
+            words = [(w, a, b) for w, a, b in self._words if start <= a and b <= end]
+            first = next((a for w, a, _ in words if w in wanted), start)
+            first = max(start, min(first, end - max_chars))
+            first = next((a for _, a, _ in words if a >= first), first)  # a word start
+            stop = max((b for _, a, b in words if b - first <= max_chars), default=first)
+            start, end = first, stop
+        return start, end
+
+    def sentence_containing(self, start: int, end: int) -> tuple[int, int]:
+        """Normalised span of the sentence around ``[start, end)``."""
+        begin = 0
+        for m in _SENTENCE_END.finditer(self.norm, 0, start):
+            begin = m.end()
+        stop = _SENTENCE_END.search(self.norm, end)
+        return begin, stop.start() if stop else len(self.norm)
+
+
+_STOPWORDS = frozenset(
+    """a an and are as at be been but by for from has have he her his in into is it its
+    of on or our said says she that the their them they this to was we were will with
+    would not no all any can could should may might shall also than then there these
+    those who whom which what when where how about after before over under between
+    both each other such only own same so too very just side sides""".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of ``text`` that carry meaning (no stop words, no short words)."""
+    return {w for w, _, _ in _tokens(normalise(text)) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def normalise(text: str) -> str:
+    """Collapse whitespace, unify quote characters and lower-case."""
+    return " ".join(text.translate(_QUOTES).lower().split())
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _mentions_in(normalised_text: str, name: str) -> bool:
+    words = [w for w, _, _ in _tokens(normalise(name))]
+    if not words:
+        return False
+    if _contains_words(normalised_text, words):
+        return True
+    return len(words[-1]) > 2 and _contains_words(normalised_text, words[-1:])
+
+
+def _contains_words(haystack: str, words: list[str]) -> bool:
+    pattern = r"(?<![^\W_])" + r"\W+".join(re.escape(w) for w in words) + r"(?![^\W_])"
+    return re.search(pattern, haystack) is not None
+
+
+@dataclass
+class Failure:
+    """An item whose evidence could not be found in the source."""
+
+    key: str  # e.g. "participants[2]"
+    item: str  # the item without its evidence, as compact text for the re-ask
+    evidence: str
+    problem: str
+    reask: bool = True  # False when a new quote cannot help (a name not in the source)
+
+
+@dataclass
+class GroundingReport:
+    """What grounding did to one result."""
+
+    failures: list[Failure] = field(default_factory=list)
+    aligned: list[str] = field(default_factory=list)  # keys whose quote was aligned
+    anchored: list[str] = field(default_factory=list)  # keys given a supporting sentence
+    dropped: list[dict[str, str]] = field(default_factory=list)  # {"key", "item", "reason"}
+
+
+@dataclass
+class _Slot:
+    """Where an item lives, so it can be replaced or removed."""
+
+    key: str
+    owner: BaseModel | list[Any]
+    at: str | int
+    item: BaseModel
+
+
+def _markers(info_metadata: list[Any], annotation: Any) -> list[Any]:
+    found = list(info_metadata)
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if typing.get_origin(current) is typing.Annotated:
+            found.extend(current.__metadata__)
+            stack.append(current.__origin__)
+        elif typing.get_origin(current) in (Union, types.UnionType):
+            stack.extend(typing.get_args(current))
+    return found
+
+
+def _claim_text(item: BaseModel) -> str:
+    """The item's own words (every text field but the evidence), for support checks."""
+    parts = []
+    for name in type(item).model_fields:
+        value = getattr(item, name)
+        if name != "evidence" and isinstance(value, str):
+            parts.append(value)
+    return " ".join(parts)
+
+
+def _item_text(item: BaseModel) -> str:
+    data = item.model_dump(mode="json", exclude={"evidence"})
+    return "; ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", []))
+
+
+def _walk(model: BaseModel, key: str, owner: BaseModel | list[Any], at: str | int) -> list[_Slot]:
+    """Every model instance in the tree, innermost last, with its location."""
+    slots = [_Slot(key, owner, at, model)]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        child_key = f"{key}.{name}" if key else name
+        if isinstance(value, BaseModel):
+            slots += _walk(value, child_key, model, name)
+        elif isinstance(value, list):
+            for i, element in enumerate(value):
+                if isinstance(element, BaseModel):
+                    slots += _walk(element, f"{child_key}[{i}]", value, i)
+    return slots
+
+
+def ground(
+    result: BaseModel,
+    source: SourceText,
+    *,
+    min_ratio: float = 0.85,
+    min_support: float = 0.5,
+) -> tuple[BaseModel, GroundingReport]:
+    """Check and repair every marked field of ``result``.
+
+    Returns a deep copy in which quotes are exact source slices, unsupported
+    quotes are re-anchored, ungrounded optional mentions are cleared and
+    repeated list items are removed, plus the report. Items whose evidence is
+    still not grounded stay in place and are listed in ``report.failures``.
+    """
+    copy = result.model_copy(deep=True)
+    report = GroundingReport()
+    for slot in _walk(copy, "", [], 0):
+        model = slot.item
+        item_key = slot.key or type(model).__name__
+        names: list[str] = []
+        quotes: list[tuple[str, int]] = []
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            if not isinstance(value, str):
+                continue
+            markers = _markers(info.metadata, info.annotation)
+            limit = next((m.max_length for m in markers if getattr(m, "max_length", None)), 400)
+            if any(isinstance(m, EvidenceQuote) for m in markers):
+                quotes.append((name, limit))
+            mention = next((m for m in markers if isinstance(m, Mention)), None)
+            if mention is None:
+                continue
+            ok = source.states_date(value) if mention.date else source.mentions(value)
+            if ok:
+                if not mention.date:
+                    names.append(value)
+                continue
+            reason = "date not stated in the document" if mention.date else "not in the document"
+            field_key = f"{slot.key}.{name}" if slot.key else name
+            if _is_optional(info.annotation):
+                setattr(model, name, None)
+                report.dropped.append({"key": field_key, "item": value, "reason": reason})
+            else:
+                report.failures.append(
+                    Failure(item_key, _item_text(model), value, f"{name} {reason}", reask=False)
+                )
+        for name, limit in quotes:
+            outcome = _ground_quote(model, name, names, source, min_ratio, min_support, limit)
+            field_key = f"{slot.key}.{name}" if slot.key else name
+            if outcome in ("aligned", "anchored"):
+                getattr(report, outcome).append(field_key)
+            elif outcome:
+                report.failures.append(
+                    Failure(item_key, _item_text(model), getattr(model, name), outcome)
+                )
+    report.dropped += _dedupe(copy)
+    return copy, report
+
+
+def _dedupe(model: BaseModel) -> list[dict[str, str]]:
+    """Remove list items that repeat an earlier one (ignoring evidence and case)."""
+    dropped = []
+    for slot in _walk(model, "", [], 0):
+        for name in type(slot.item).model_fields:
+            value = getattr(slot.item, name)
+            if not isinstance(value, list):
+                continue
+            seen: set[str] = set()
+            keep = []
+            for i, element in enumerate(value):
+                text = _item_text(element) if isinstance(element, BaseModel) else str(element)
+                norm = normalise(text)
+                if norm in seen:
+                    key = f"{slot.key}.{name}[{i}]" if slot.key else f"{name}[{i}]"
+                    dropped.append({"key": key, "item": text, "reason": "repeats an earlier item"})
+                    continue
+                seen.add(norm)
+                keep.append(element)
+            value[:] = keep
+    return dropped
+
+
+def _is_optional(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Union, types.UnionType) and type(None) in (
+        typing.get_args(annotation)
+    )
+
+
+def _supports(quote_norm: str, claim: str, names: list[str], min_support: float) -> bool:
+    if names:
+        return all(_mentions_in(quote_norm, n) for n in names)
+    wanted = content_words(claim)
+    if not wanted:
+        return True
+    return len(wanted & content_words(quote_norm)) / len(wanted) >= min_support / 2
+
+
+def _ground_quote(
+    model: BaseModel,
+    name: str,
+    names: list[str],
+    source: SourceText,
+    min_ratio: float,
+    min_support: float,
+    max_chars: int,
+) -> str | None:
+    """Make ``model.<name>`` an exact, supporting source slice.
+
+    Returns None (the quote was exact and supports the item), "aligned",
+    "anchored", or a description of the problem.
+    """
+    quote = getattr(model, name)
+    claim = _claim_text(model)
+    span = source.find(quote)
+    outcome: str | None = None
+    if span is None:
+        aligned = source.align(quote, min_ratio)
+        if aligned is not None:
+            span, outcome = (aligned[0], aligned[1]), "aligned"
+    if span is not None and _supports(source.norm[span[0] : span[1]], claim, names, min_support):
+        text = source.original(*span)
+        if len(text) > max_chars:  # an aligned span may run past the field's limit
+            text = text[:max_chars].rsplit(" ", 1)[0]
+        setattr(model, name, text)
+        return outcome
+    anchored = source.anchor(claim, names, min_support, max_chars)
+    if anchored is not None:
+        setattr(model, name, source.original(*anchored))
+        return "anchored"
+    if not quote.strip():
+        return "evidence is empty"
+    if span is None:
+        return "not found in the document"
+    return "the quote does not support the item"
+
+
+def apply_quote_fixes(
+    result: BaseModel,
+    failures: list[Failure],
+    fixes: dict[str, str | None],
+) -> BaseModel:
+    """Put re-asked quotes into ``result`` (a copy); ``None`` leaves the old quote."""
+    copy = result.model_copy(deep=True)
+    by_key = {slot.key: slot for slot in _walk(copy, "", [], 0)}
+    for failure in failures:
+        new = fixes.get(failure.key)
+        slot = by_key.get(failure.key)
+        if new and slot is not None and "evidence" in type(slot.item).model_fields:
+            slot.item.evidence = new  # type: ignore[attr-defined]
+    return copy
+
+
+def drop_failures(
+    result: BaseModel, failures: list[Failure]
+) -> tuple[BaseModel, list[dict[str, str]]]:
+    """Remove every failed item from ``result`` (a copy) and describe what went."""
+    copy = result.model_copy(deep=True)
+    slots = {slot.key: slot for slot in _walk(copy, "", [], 0)}
+    dropped: list[dict[str, str]] = []
+    removals: list[tuple[list[Any], int]] = []
+    for failure in failures:
+        slot = slots.get(failure.key)
+        record = {"key": failure.key, "item": failure.item, "reason": failure.problem}
+        if slot is None:
+            continue
+        if isinstance(slot.owner, list) and isinstance(slot.at, int):
+            removals.append((slot.owner, slot.at))
+            dropped.append(record)
+        elif isinstance(slot.owner, BaseModel) and isinstance(slot.at, str):
+            info = type(slot.owner).model_fields[slot.at]
+            if _is_optional(info.annotation):
+                setattr(slot.owner, slot.at, None)
+                dropped.append(record)
+            else:
+                # A required item cannot be removed; it is reported as ungrounded.
+                dropped.append({**record, "reason": f"{failure.problem} (kept: field is required)"})
+    # Remove from the end so earlier indexes stay valid.
+    for owner, index in sorted(removals, key=lambda r: r[1], reverse=True):
+        del owner[index]
+    return copy, dropped

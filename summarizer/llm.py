@@ -1,0 +1,375 @@
+"""The one seam to the model: ``openai`` + ``instructor``, nothing else imports them.
+
+Retries come in two layers that never multiply beyond a stated bound:
+
+* **Transport** (this module, with tenacity): connection errors, timeouts,
+  408/409/429 and 5xx are retried up to ``transport_attempts`` times per
+  completion, with exponential backoff and full jitter, or exactly the
+  server's ``Retry-After`` when it gives one. The SDK's own retries are
+  switched off (``max_retries=0``) so that only one layer owns them.
+* **Validation** (instructor): output that does not parse or fit the schema
+  is re-asked up to ``validation_attempts`` completions in all.
+
+A completion cut at the token limit is neither: it raises
+``TruncatedOutputError`` at once (spending re-asks on it would only cut again).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import instructor
+import openai
+from instructor.core import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+)
+
+from summarizer.config import Settings, StructuredMode
+from summarizer.errors import (
+    ContextOverflowError,
+    ProviderError,
+    RunError,
+    SummarizerError,
+    TruncatedOutputError,
+    ValidationExhaustedError,
+)
+
+__all__ = ["CallStats", "ChatModel", "MalformedResponseError", "redact"]
+
+logger = logging.getLogger("summarizer")
+
+T = TypeVar("T", bound=BaseModel)
+
+_MODES: dict[StructuredMode, instructor.Mode] = {
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "tools": instructor.Mode.TOOLS,
+    "json": instructor.Mode.JSON,
+}
+_RETRY_STATUS = {408, 409, 429}
+_MAX_RETRY_AFTER_S = 120.0
+_KEY_PATTERN = re.compile(r"(sk-[A-Za-z0-9_*-]{6,}|Bearer\s+\S+)")
+
+
+@dataclass
+class CallStats:
+    """Counters summed over every HTTP request made for one document."""
+
+    http_calls: int = 0
+    completions: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    engine_prompt_ms: float = 0.0
+    engine_predicted_ms: float = 0.0
+    retry_waits_s: list[float] = field(default_factory=list)
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Token usage in the OpenAI shape."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+
+class MalformedResponseError(ProviderError):
+    """The server answered 200 with a body that is not JSON (a proxy or server fault)."""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    # APIConnectionError includes APITimeoutError.
+    if isinstance(exc, MalformedResponseError | openai.APIConnectionError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (seconds or HTTP date)."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    raw = exc.response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
+
+
+def _make_wait(stats: CallStats, base_s: float, cap_s: float) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        told = _retry_after(exc)
+        if told is not None:
+            delay = told
+        else:  # exponential backoff with full jitter
+            delay = random.uniform(0, min(cap_s, base_s * 2 ** (state.attempt_number - 1)))
+        stats.retry_waits_s.append(delay)
+        logger.debug("transport retry %d after %.2fs: %s", state.attempt_number, delay, exc)
+        return delay
+
+    return wait
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove an API key (and anything shaped like one) from ``text``."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _KEY_PATTERN.sub("[redacted]", text)
+
+
+class ChatModel:
+    """Structured extraction over the OpenAI chat-completions protocol."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        retry_base_s: float = 0.5,
+        retry_cap_s: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        # Empty for a compatible server configured without a model: see first_model_id().
+        self.model = settings.model or ""
+        self.base_url = base_url
+        self.mode = _MODES[settings.mode]
+        self._secret = api_key
+        self._retry_base_s = retry_base_s
+        self._retry_cap_s = retry_cap_s
+        client_args: dict[str, Any] = {
+            "base_url": base_url,
+            # Local servers need no key, but the SDK insists on one.
+            "api_key": api_key or "not-needed",
+            "max_retries": 0,  # tenacity owns transport retries
+            "timeout": settings.timeout_s,
+        }
+        self._client = openai.OpenAI(**client_args)
+        self._aclient = openai.AsyncOpenAI(**client_args)
+
+    # -- pure parts shared by the sync and async paths ---------------------------
+
+    def _request(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "max_tokens": max_tokens,
+        }
+        if self.settings.seed is not None:
+            request["seed"] = self.settings.seed
+        return request
+
+    def _retry_args(self, stats: CallStats) -> dict[str, Any]:
+        return {
+            "stop": stop_after_attempt(self.settings.transport_attempts),
+            "retry": retry_if_exception(_is_transient),
+            "wait": _make_wait(stats, self._retry_base_s, self._retry_cap_s),
+            "reraise": True,
+        }
+
+    def _record(self, response: Any, stats: CallStats, max_tokens: int) -> Any:
+        """Count usage; raise on truncation or an empty answer."""
+        stats.completions += 1
+        usage = getattr(response, "usage", None)
+        completion_tokens = 0
+        if usage is not None:
+            stats.prompt_tokens += usage.prompt_tokens or 0
+            completion_tokens = usage.completion_tokens or 0
+            stats.completion_tokens += completion_tokens
+        timings = getattr(response, "timings", None)  # llama.cpp's own clock
+        if isinstance(timings, dict):
+            stats.engine_prompt_ms += float(timings.get("prompt_ms", 0.0))
+            stats.engine_predicted_ms += float(timings.get("predicted_ms", 0.0))
+        logger.debug(
+            "completion %d: prompt_tokens=%s completion_tokens=%s",
+            stats.completions,
+            getattr(usage, "prompt_tokens", None),
+            completion_tokens,
+        )
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise ProviderError("provider returned a completion with no choices")
+        # Some servers report "tool_calls" or "stop" even when generation hit the
+        # limit, so the token count is checked as well as finish_reason.
+        if choices[0].finish_reason == "length" or completion_tokens >= max_tokens:
+            raise IncompleteOutputException(last_completion=response)
+        return response
+
+    def _translate(self, exc: BaseException, stats: CallStats) -> SummarizerError:
+        """Turn SDK and instructor exceptions into the project's errors."""
+        cause: BaseException = exc
+        if isinstance(exc, InstructorRetryException) and exc.__cause__ is not None:
+            cause = exc.__cause__
+        common: dict[str, Any] = {"attempts": stats.completions, "usage": stats.usage}
+        if isinstance(cause, SummarizerError):
+            return cause
+        if isinstance(cause, IncompleteOutputException):
+            return TruncatedOutputError(
+                f"the completion was cut at the {self.settings.max_output_tokens}-token "
+                "output limit before the JSON ended; raise --max-output-tokens or use "
+                "a smaller schema",
+                **common,
+            )
+        if isinstance(cause, openai.APIStatusError):
+            message = redact(_status_message(cause), self._secret)
+            if "context" in message.lower() and cause.status_code == 400:
+                return ContextOverflowError(
+                    f"the document does not fit the model's context: {message}", **common
+                )
+            return ProviderError(
+                f"provider answered HTTP {cause.status_code} after {stats.http_calls} "
+                f"request(s): {message}",
+                status_code=cause.status_code,
+                request_id=cause.request_id,
+                **common,
+            )
+        if isinstance(cause, openai.APITimeoutError):
+            return ProviderError(
+                f"provider timed out after {stats.http_calls} request(s) "
+                f"({self.settings.timeout_s:g}s each)",
+                **common,
+            )
+        if isinstance(cause, openai.APIConnectionError):
+            return ProviderError(
+                f"cannot reach the provider after {stats.http_calls} request(s): "
+                f"{redact(str(cause.__cause__ or cause), self._secret)}",
+                **common,
+            )
+        if isinstance(exc, InstructorRetryException):
+            last = exc.last_completion
+            raw = None
+            if last is not None and getattr(last, "choices", None):
+                raw = last.choices[0].message.content
+            return ValidationExhaustedError(
+                f"the model's output did not fit the schema after {stats.completions} "
+                f"attempt(s): {redact(str(cause), self._secret)[:300]}",
+                last_completion=raw,
+                **common,
+            )
+        if isinstance(cause, openai.OpenAIError):
+            return ProviderError(redact(str(cause), self._secret), **common)
+        return RunError(f"{type(cause).__name__}: {redact(str(cause), self._secret)}", **common)
+
+    # -- I/O -------------------------------------------------------------------
+
+    def extract(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[T],
+        stats: CallStats,
+        *,
+        max_tokens: int | None = None,
+    ) -> T:
+        """One structured completion, with transport retries and validation re-asks."""
+        limit = max_tokens or self.settings.max_output_tokens
+
+        def create(**kwargs: Any) -> Any:
+            for attempt in Retrying(**self._retry_args(stats)):
+                with attempt:
+                    stats.http_calls += 1
+                    try:
+                        response = self._client.chat.completions.create(**kwargs)
+                    except json.JSONDecodeError as exc:
+                        raise _malformed(exc) from exc
+            return self._record(response, stats, limit)
+
+        patched = instructor.patch(create=create, mode=self.mode)
+        try:
+            result: T = patched(
+                response_model=response_model,
+                max_retries=self.settings.validation_attempts - 1,
+                **self._request(messages, limit),
+            )
+        except Exception as exc:  # the edge: every SDK/instructor error is translated
+            raise self._translate(exc, stats) from exc
+        return result
+
+    async def aextract(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[T],
+        stats: CallStats,
+        *,
+        max_tokens: int | None = None,
+    ) -> T:
+        """Async twin of :meth:`extract`."""
+        limit = max_tokens or self.settings.max_output_tokens
+
+        async def create(**kwargs: Any) -> Any:
+            async for attempt in AsyncRetrying(**self._retry_args(stats)):
+                with attempt:
+                    stats.http_calls += 1
+                    try:
+                        response = await self._aclient.chat.completions.create(**kwargs)
+                    except json.JSONDecodeError as exc:
+                        raise _malformed(exc) from exc
+            return self._record(response, stats, limit)
+
+        patched: Any = instructor.patch(create=create, mode=self.mode)
+        try:
+            result: T = await patched(
+                response_model=response_model,
+                max_retries=self.settings.validation_attempts - 1,
+                **self._request(messages, limit),
+            )
+        except Exception as exc:
+            raise self._translate(exc, stats) from exc
+        return result
+
+    def first_model_id(self) -> str:
+        """The first model the server lists (for servers configured without a model)."""
+        try:
+            page = self._client.models.list()
+        except openai.OpenAIError as exc:
+            raise ProviderError(
+                f"no model given and the server's model list is unavailable: "
+                f"{redact(str(exc), self._secret)}"
+            ) from exc
+        for item in page.data:
+            return item.id
+        raise ProviderError("no model given and the server lists none")
+
+    def close(self) -> None:
+        """Release the sync HTTP connection pool."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Release the async HTTP connection pool."""
+        await self._aclient.close()
+
+
+def _malformed(exc: json.JSONDecodeError) -> MalformedResponseError:
+    return MalformedResponseError(f"provider sent a response body that is not JSON ({exc.msg})")
+
+
+def _status_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return exc.message

@@ -1,0 +1,44 @@
+"""Write the JSON Schema files under ``schemas/`` from the pydantic models.
+
+The files are build artifacts: ``python -m summarizer.schemas.export`` rewrites
+them and ``tests/test_schemas.py`` fails when they drift from the models.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from summarizer.schemas.meeting import MeetingSummary
+
+__all__ = ["EXPORTED", "render_schema", "write_all"]
+
+# file name -> model
+EXPORTED: dict[str, type[BaseModel]] = {"meeting_summary.schema.json": MeetingSummary}
+
+
+def render_schema(model: type[BaseModel]) -> str:
+    """Return the model's JSON Schema as stable, pretty-printed text."""
+    schema = model.model_json_schema()
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_all(folder: Path) -> list[Path]:
+    """Write every exported schema into ``folder`` and return the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in EXPORTED.items():
+        path = folder / name
+        path.write_text(render_schema(model), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "schemas"
+    for path in write_all(target):
+        print(path)
