@@ -59,7 +59,7 @@ class Settings:
     prompts_dir: Path | None = None
     temperature: float = 0.0
     seed: int | None = 7
-    max_output_tokens: int = 2048
+    max_output_tokens: int = 3072
     # Worst case HTTP calls per document =
     #   transport_attempts x validation_attempts x (1 + grounding_reasks)
     transport_attempts: int = 3

@@ -70,7 +70,8 @@ class SourceText:
 
     text: str
     norm: str = field(init=False)
-    # norm index -> original index (one entry per normalised char, plus the end)
+    # norm index -> original index (one entry per normalised char, plus the end;
+    # non-decreasing, several entries may share an index)
     _origin: list[int] = field(init=False, repr=False)
     _words: list[tuple[str, int, int]] = field(init=False, repr=False)
 
@@ -86,9 +87,11 @@ class SourceText:
                 in_space = True
                 continue
             in_space = False
+            # Lower-casing may give several characters ("İ" -> "i̇"); keep them all,
+            # as normalise() does, each mapped back to the one original character.
             low = ch.translate(_QUOTES).lower()
-            norm.append(low if len(low) == 1 else ch)
-            origin.append(i)
+            norm.extend(low)
+            origin.extend([i] * len(low))
         origin.append(len(self.text))
         object.__setattr__(self, "norm", "".join(norm))
         object.__setattr__(self, "_origin", origin)
@@ -200,6 +203,8 @@ class SourceText:
         ``max_chars`` around their first matching word, at word boundaries.
         """
         wanted = content_words(claim)
+        if not wanted and not names:
+            return None  # nothing to support: any sentence would do, so none does
         best: tuple[float, int, int] | None = None
         for start, end in self.sentences():
             sentence = self.norm[start:end]
@@ -275,6 +280,7 @@ class Failure:
     evidence: str
     problem: str
     reask: bool = True  # False when a new quote cannot help (a name not in the source)
+    field: str = "evidence"  # the field the problem is about
 
 
 @dataclass
@@ -310,18 +316,28 @@ def _markers(info_metadata: list[Any], annotation: Any) -> list[Any]:
     return found
 
 
+def _quote_fields(model: type[BaseModel]) -> set[str]:
+    """Names of the evidence fields: marked ``EvidenceQuote`` (any name) or called evidence."""
+    return {"evidence"} | {
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(m, EvidenceQuote) for m in _markers(info.metadata, info.annotation))
+    }
+
+
 def _claim_text(item: BaseModel) -> str:
     """The item's own words (every text field but the evidence), for support checks."""
+    quotes = _quote_fields(type(item))
     parts = []
     for name in type(item).model_fields:
         value = getattr(item, name)
-        if name != "evidence" and isinstance(value, str):
+        if name not in quotes and isinstance(value, str):
             parts.append(value)
     return " ".join(parts)
 
 
 def _item_text(item: BaseModel) -> str:
-    data = item.model_dump(mode="json", exclude={"evidence"})
+    data = item.model_dump(mode="json", exclude=_quote_fields(type(item)))
     return "; ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", []))
 
 
@@ -356,9 +372,12 @@ def ground(
     """
     copy = result.model_copy(deep=True)
     report = GroundingReport()
+    # Keys are given after de-duplication (which shifts list indexes), so that
+    # every key in the report addresses an item of the returned model.
+    failures: list[tuple[BaseModel, Failure]] = []
+    repaired: list[tuple[BaseModel, str, str]] = []  # (item, field, "aligned"/"anchored")
     for slot in _walk(copy, "", [], 0):
         model = slot.item
-        item_key = slot.key or type(model).__name__
         names: list[str] = []
         quotes: list[tuple[str, int]] = []
         for name, info in type(model).model_fields.items():
@@ -383,19 +402,30 @@ def ground(
                 setattr(model, name, None)
                 report.dropped.append({"key": field_key, "item": value, "reason": reason})
             else:
-                report.failures.append(
-                    Failure(item_key, _item_text(model), value, f"{name} {reason}", reask=False)
-                )
+                problem = f"{name} {reason}"
+                failure = Failure("", _item_text(model), value, problem, reask=False, field=name)
+                failures.append((model, failure))
         for name, limit in quotes:
             outcome = _ground_quote(model, name, names, source, min_ratio, min_support, limit)
-            field_key = f"{slot.key}.{name}" if slot.key else name
             if outcome in ("aligned", "anchored"):
-                getattr(report, outcome).append(field_key)
+                repaired.append((model, name, outcome))
             elif outcome:
-                report.failures.append(
-                    Failure(item_key, _item_text(model), getattr(model, name), outcome)
-                )
+                failure = Failure("", _item_text(model), getattr(model, name), outcome, field=name)
+                failures.append((model, failure))
     report.dropped += _dedupe(copy)
+    keys = {id(slot.item): slot.key for slot in _walk(copy, "", [], 0)}
+    # A new quote cannot save an item that also has a name or date not in the source.
+    unfixable = {id(model) for model, failure in failures if not failure.reask}
+    for model, failure in failures:
+        if id(model) not in keys:
+            continue  # a repeat of an earlier item, removed above
+        failure.key = keys[id(model)] or type(model).__name__
+        failure.reask = failure.reask and id(model) not in unfixable
+        report.failures.append(failure)
+    for model, name, outcome in repaired:
+        if id(model) in keys:
+            key = keys[id(model)]
+            getattr(report, outcome).append(f"{key}.{name}" if key else name)
     return copy, report
 
 
@@ -460,20 +490,32 @@ def _ground_quote(
         if aligned is not None:
             span, outcome = (aligned[0], aligned[1]), "aligned"
     if span is not None and _supports(source.norm[span[0] : span[1]], claim, names, min_support):
-        text = source.original(*span)
-        if len(text) > max_chars:  # an aligned span may run past the field's limit
-            text = text[:max_chars].rsplit(" ", 1)[0]
-        setattr(model, name, text)
+        # An aligned span may run past the field's limit.
+        setattr(model, name, _fit(source.original(*span), max_chars))
         return outcome
     anchored = source.anchor(claim, names, min_support, max_chars)
     if anchored is not None:
-        setattr(model, name, source.original(*anchored))
+        # The span fits in normalised characters; the original may hold longer whitespace.
+        setattr(model, name, _fit(source.original(*anchored), max_chars))
         return "anchored"
     if not quote.strip():
         return "evidence is empty"
     if span is None:
         return "not found in the document"
     return "the quote does not support the item"
+
+
+def _fit(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars`` characters, after a whole word if possible."""
+    if len(text) <= max_chars:
+        return text
+    ends = [m.end() for m in re.finditer(r"\S+", text[: max_chars + 1]) if m.end() <= max_chars]
+    return text[: ends[-1]] if ends else text[:max_chars]
+
+
+def _item_slots(model: BaseModel) -> dict[str, _Slot]:
+    """Every item of ``model`` by the key failures use (the root by its class name)."""
+    return {slot.key or type(slot.item).__name__: slot for slot in _walk(model, "", [], 0)}
 
 
 def apply_quote_fixes(
@@ -483,12 +525,13 @@ def apply_quote_fixes(
 ) -> BaseModel:
     """Put re-asked quotes into ``result`` (a copy); ``None`` leaves the old quote."""
     copy = result.model_copy(deep=True)
-    by_key = {slot.key: slot for slot in _walk(copy, "", [], 0)}
+    by_key = _item_slots(copy)
     for failure in failures:
         new = fixes.get(failure.key)
         slot = by_key.get(failure.key)
-        if new and slot is not None and "evidence" in type(slot.item).model_fields:
-            slot.item.evidence = new  # type: ignore[attr-defined]
+        if new and slot is not None and failure.field in type(slot.item).model_fields:
+            if failure.field in _quote_fields(type(slot.item)):  # never overwrite a name
+                setattr(slot.item, failure.field, new)
     return copy
 
 
@@ -497,15 +540,29 @@ def drop_failures(
 ) -> tuple[BaseModel, list[dict[str, str]]]:
     """Remove every failed item from ``result`` (a copy) and describe what went."""
     copy = result.model_copy(deep=True)
-    slots = {slot.key: slot for slot in _walk(copy, "", [], 0)}
+    slots = _item_slots(copy)
+    # One record per item: an item may fail several checks but is removed once.
+    records: dict[str, dict[str, str]] = {}
+    for failure in failures:
+        if failure.key not in slots:
+            continue
+        record = records.get(failure.key)
+        if record is None:
+            records[failure.key] = {
+                "key": failure.key,
+                "item": failure.item,
+                "reason": failure.problem,
+            }
+        elif failure.problem not in record["reason"].split("; "):
+            record["reason"] += f"; {failure.problem}"
     dropped: list[dict[str, str]] = []
     removals: list[tuple[list[Any], int]] = []
-    for failure in failures:
-        slot = slots.get(failure.key)
-        record = {"key": failure.key, "item": failure.item, "reason": failure.problem}
-        if slot is None:
-            continue
-        if isinstance(slot.owner, list) and isinstance(slot.at, int):
+    for key, record in records.items():
+        slot = slots[key]
+        if not slot.key:
+            # The result itself cannot be removed; it is reported as ungrounded.
+            dropped.append({**record, "reason": f"{record['reason']} (kept: the whole result)"})
+        elif isinstance(slot.owner, list) and isinstance(slot.at, int):
             removals.append((slot.owner, slot.at))
             dropped.append(record)
         elif isinstance(slot.owner, BaseModel) and isinstance(slot.at, str):
@@ -515,7 +572,8 @@ def drop_failures(
                 dropped.append(record)
             else:
                 # A required item cannot be removed; it is reported as ungrounded.
-                dropped.append({**record, "reason": f"{failure.problem} (kept: field is required)"})
+                reason = f"{record['reason']} (kept: field is required)"
+                dropped.append({**record, "reason": reason})
     # Remove from the end so earlier indexes stay valid.
     for owner, index in sorted(removals, key=lambda r: r[1], reverse=True):
         del owner[index]

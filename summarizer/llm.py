@@ -16,9 +16,11 @@ A completion cut at the token limit is neither: it raises
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -51,6 +53,12 @@ from summarizer.errors import (
 __all__ = ["CallStats", "ChatModel", "MalformedResponseError", "redact"]
 
 logger = logging.getLogger("summarizer")
+# instructor logs every failed attempt at ERROR, and installs no handler: in a program
+# that has not configured logging, Python's last-resort handler would print those
+# records (raw provider bodies) on stderr next to our own one-line errors. The errors
+# reach the caller as exceptions; an application that configures logging still gets
+# the records through its own handlers.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -104,31 +112,51 @@ def _retry_after(exc: BaseException | None) -> float | None:
     if not isinstance(exc, openai.APIStatusError):
         return None
     raw = exc.response.headers.get("retry-after")
-    if raw is None:
+    if not raw:
         return None
     try:
         seconds = float(raw)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None  # neither seconds nor an HTTP date: use our own backoff
+        if parsed.tzinfo is None:  # "-0000" means UTC with no zone information
+            parsed = parsed.replace(tzinfo=datetime.UTC)
         seconds = parsed.timestamp() - time.time()
+    if math.isnan(seconds):
+        return None
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
 
 
-def _make_wait(stats: CallStats, base_s: float, cap_s: float) -> Callable[[RetryCallState], float]:
+def _make_wait(base_s: float, cap_s: float) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         told = _retry_after(exc)
         if told is not None:
-            delay = told
-        else:  # exponential backoff with full jitter
-            delay = random.uniform(0, min(cap_s, base_s * 2 ** (state.attempt_number - 1)))
-        stats.retry_waits_s.append(delay)
-        logger.debug("transport retry %d after %.2fs: %s", state.attempt_number, delay, exc)
-        return delay
+            return told
+        # exponential backoff with full jitter
+        return random.uniform(0, min(cap_s, base_s * 2 ** (state.attempt_number - 1)))
 
     return wait
+
+
+def _make_before_sleep(stats: CallStats, secret: str | None) -> Callable[[RetryCallState], None]:
+    # tenacity computes the wait before it checks the stop condition, so the wait
+    # function also runs after the last attempt; only a retry that really happens
+    # is recorded here (tenacity calls this just before sleeping).
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.upcoming_sleep
+        stats.retry_waits_s.append(delay)
+        logger.debug(
+            "transport retry %d after %.2fs: %s",
+            state.attempt_number,
+            delay,
+            redact(str(exc), secret),  # error bodies may echo the key
+        )
+
+    return before_sleep
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -185,7 +213,8 @@ class ChatModel:
         return {
             "stop": stop_after_attempt(self.settings.transport_attempts),
             "retry": retry_if_exception(_is_transient),
-            "wait": _make_wait(stats, self._retry_base_s, self._retry_cap_s),
+            "wait": _make_wait(self._retry_base_s, self._retry_cap_s),
+            "before_sleep": _make_before_sleep(stats, self._secret),
             "reraise": True,
         }
 
@@ -214,7 +243,12 @@ class ChatModel:
         # Some servers report "tool_calls" or "stop" even when generation hit the
         # limit, so the token count is checked as well as finish_reason.
         if choices[0].finish_reason == "length" or completion_tokens >= max_tokens:
-            raise IncompleteOutputException(last_completion=response)
+            raise TruncatedOutputError(
+                f"the completion was cut at the {max_tokens}-token output limit before the "
+                "JSON ended; raise --max-output-tokens or use a smaller schema",
+                attempts=stats.completions,
+                usage=stats.usage,
+            )
         return response
 
     def _translate(self, exc: BaseException, stats: CallStats) -> SummarizerError:
@@ -261,7 +295,8 @@ class ChatModel:
             last = exc.last_completion
             raw = None
             if last is not None and getattr(last, "choices", None):
-                raw = last.choices[0].message.content
+                content = last.choices[0].message.content
+                raw = redact(content, self._secret) if content is not None else None
             return ValidationExhaustedError(
                 f"the model's output did not fit the schema after {stats.completions} "
                 f"attempt(s): {redact(str(cause), self._secret)[:300]}",
@@ -286,13 +321,18 @@ class ChatModel:
         limit = max_tokens or self.settings.max_output_tokens
 
         def create(**kwargs: Any) -> Any:
-            for attempt in Retrying(**self._retry_args(stats)):
-                with attempt:
-                    stats.http_calls += 1
-                    try:
-                        response = self._client.chat.completions.create(**kwargs)
-                    except json.JSONDecodeError as exc:
-                        raise _malformed(exc) from exc
+            try:
+                for attempt in Retrying(**self._retry_args(stats)):
+                    with attempt:
+                        stats.http_calls += 1
+                        try:
+                            response = self._client.chat.completions.create(**kwargs)
+                        except json.JSONDecodeError as exc:
+                            raise _malformed(exc) from exc
+            except openai.OpenAIError as exc:
+                # Translated (and redacted) before instructor sees it: instructor logs
+                # str(exc), and a provider's error body may echo the API key.
+                raise self._translate(exc, stats) from exc
             return self._record(response, stats, limit)
 
         patched = instructor.patch(create=create, mode=self.mode)
@@ -318,13 +358,16 @@ class ChatModel:
         limit = max_tokens or self.settings.max_output_tokens
 
         async def create(**kwargs: Any) -> Any:
-            async for attempt in AsyncRetrying(**self._retry_args(stats)):
-                with attempt:
-                    stats.http_calls += 1
-                    try:
-                        response = await self._aclient.chat.completions.create(**kwargs)
-                    except json.JSONDecodeError as exc:
-                        raise _malformed(exc) from exc
+            try:
+                async for attempt in AsyncRetrying(**self._retry_args(stats)):
+                    with attempt:
+                        stats.http_calls += 1
+                        try:
+                            response = await self._aclient.chat.completions.create(**kwargs)
+                        except json.JSONDecodeError as exc:
+                            raise _malformed(exc) from exc
+            except openai.OpenAIError as exc:
+                raise self._translate(exc, stats) from exc  # see extract()
             return self._record(response, stats, limit)
 
         patched: Any = instructor.patch(create=create, mode=self.mode)

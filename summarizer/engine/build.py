@@ -10,7 +10,9 @@ build takes about six minutes on two cores and happens once per machine.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -40,13 +42,22 @@ _CMAKE_FLAGS = [
     "-DLLAMA_USE_PREBUILT_UI=OFF",  # would download the web UI at build time
     "-DLLAMA_OPENSSL=OFF",
     "-DLLAMA_CURL=OFF",
+    # -march=native picked up AMX/AVX-512 paths that died with SIGILL on these VMs
+    # (the CPU advertises them, the hypervisor does not allow them). AVX2/FMA is
+    # the portable fast path on x86-64; other machines get the generic build.
+    "-DGGML_NATIVE=OFF",
 ]
+if platform.machine().lower() in ("x86_64", "amd64"):
+    _CMAKE_FLAGS += [f"-DGGML_{isa}=ON" for isa in ("AVX", "AVX2", "FMA", "F16C", "BMI2")]
+# A different source version or flag set builds into a different folder.
+_BUILD_ID = hashlib.sha256(" ".join(_CMAKE_FLAGS).encode()).hexdigest()[:8]
 _PERCENT = re.compile(r"^\[\s*(\d+)%\]")
 
 
 def installed_server(cache_dir: Path) -> Path:
     """Where the built binary lives (it may not exist yet)."""
-    return cache_dir / "engine" / f"llama.cpp-{LLAMA_CPP_PYTHON_VERSION}" / "llama-server"
+    folder = f"llama.cpp-{LLAMA_CPP_PYTHON_VERSION}-{_BUILD_ID}"
+    return cache_dir / "engine" / folder / "llama-server"
 
 
 def _run(cmd: list[str], cwd: Path, progress: Progress | None, what: str) -> None:

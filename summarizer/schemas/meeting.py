@@ -86,17 +86,17 @@ class MeetingSummary(BaseModel):
         max_length=80,
     )
     participants: list[Participant] = Field(
-        description="People present at the meeting. Exclude people only mentioned or quoted.",
-        max_length=8,
+        description="People present at the meeting, each once. Exclude people only mentioned.",
+        max_length=6,
     )
     topics: list[Annotated[str, Field(max_length=80)]] = Field(
         description="Main subjects discussed, each different.", max_length=5
     )
-    positions: list[Position] = Field(description="Views each party stated.", max_length=6)
+    positions: list[Position] = Field(description="Views each party stated.", max_length=5)
     decisions: list[Decision] = Field(
-        description="Decisions made and agreements reached.", max_length=6
+        description="Decisions made and agreements reached.", max_length=5
     )
     action_items: list[ActionItem] = Field(
-        description="Tasks assigned for after the meeting.", max_length=8
+        description="Tasks assigned for after the meeting.", max_length=6
     )
     summary: str = Field(description="Three to five sentences on what happened.", max_length=900)
