@@ -343,7 +343,10 @@ class ChatModel:
                 **self._request(messages, limit),
             )
         except Exception as exc:  # the edge: every SDK/instructor error is translated
-            raise self._translate(exc, stats) from exc
+            error = self._translate(exc, stats)
+            # An error translated inside create() keeps its own cause (the SDK error):
+            # chaining it to instructor's wrapper would lose that and loop the chain.
+            raise error from error.__cause__ or exc
         return result
 
     async def aextract(
@@ -378,7 +381,8 @@ class ChatModel:
                 **self._request(messages, limit),
             )
         except Exception as exc:
-            raise self._translate(exc, stats) from exc
+            error = self._translate(exc, stats)
+            raise error from error.__cause__ or exc  # see extract()
         return result
 
     def first_model_id(self) -> str:

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from summarizer.errors import MissingVariablesError, PromptError
@@ -83,10 +83,13 @@ class Prompt:
         missing = self.variables - variables.keys()
         if missing:
             raise MissingVariablesError(self.name, sorted(missing))
-        return {
-            section: _ENV.from_string(source).render(**variables).strip()
-            for section, source in self.sections.items()
-        }
+        rendered = {}
+        for section, source in self.sections.items():
+            try:
+                rendered[section] = _ENV.from_string(source).render(**variables).strip()
+            except TemplateError as exc:  # undefined attribute, sandbox violation, ...
+                raise PromptError(f"{self.path}: [{section}]: {exc}") from exc
+        return rendered
 
 
 def _parse(path: Path) -> Prompt:

@@ -52,7 +52,7 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def _json_body(r1: Any, r2: Any) -> None:
+def json_body_matcher(r1: Any, r2: Any) -> None:
     """Match requests on their JSON body, ignoring key order and the model name.
 
     The model name is left out so cassettes recorded against one endpoint
@@ -77,7 +77,7 @@ def _json_body(r1: Any, r2: Any) -> None:
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    vcr.register_matcher("json_body", _json_body)
+    vcr.register_matcher("json_body", json_body_matcher)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from summarizer import (
 )
 from summarizer.cli import app
 from summarizer.prompts import bundled_prompts_dir
-from tests.conftest import CASSETTES, FIXTURES, ROOT, Endpoint
+from tests.conftest import CASSETTES, FIXTURES, ROOT, Endpoint, json_body_matcher
 
 SCHEMA = json.loads((ROOT / "schemas" / "meeting_summary.schema.json").read_text())
 
@@ -175,7 +175,9 @@ def test_prompt_edit_without_rerecording_fails(llm_endpoint: Endpoint, tmp_path:
         shutil.copy(bundled_prompts_dir() / name, tmp_path / name)
     edited = tmp_path / "summarize.md"
     edited.write_text(edited.read_text().replace("Rules:", "Rules (edited):"))
-    player = vcrpy.VCR(record_mode="none", match_on=["method", "path", "body"])
+    # The same matcher as every cassette test (see conftest.vcr_config).
+    player = vcrpy.VCR(record_mode="none", match_on=["method", "path", "json_body"])
+    player.register_matcher("json_body", json_body_matcher)
     with player.use_cassette(str(cassette)), pytest.raises(ProviderError) as caught:
         summarize(
             FIXTURES / "board_meeting.txt",
@@ -184,9 +186,11 @@ def test_prompt_edit_without_rerecording_fails(llm_endpoint: Endpoint, tmp_path:
             api_key=llm_endpoint.api_key,
             prompts_dir=tmp_path,
         )
-    chain = []
+    chain: list[str] = []
+    seen: set[int] = set()
     error: BaseException | None = caught.value
-    while error is not None:
+    while error is not None and id(error) not in seen:  # chains can loop through __context__
+        seen.add(id(error))
         chain.append(type(error).__name__)
         error = error.__cause__ or error.__context__
     assert "CannotOverwriteExistingCassetteException" in chain

@@ -161,5 +161,7 @@ def test_malformed_prompt_files_raise_prompt_error_with_the_path(
 def test_templates_cannot_reach_python_internals(tmp_path: Path, expression: str) -> None:
     _write(tmp_path, "escape", f"---\nversion: 1\n---\n[user]\n{{{{ {expression} }}}}\n")
     prompt = load_prompt("escape", folder=tmp_path)
-    with pytest.raises(SecurityError, match="unsafe"):
+    with pytest.raises(PromptError, match="unsafe") as caught:
         prompt.render(x=object())
+    assert isinstance(caught.value.__cause__, SecurityError)
+    assert "\n" not in str(caught.value)
