@@ -137,9 +137,3 @@ def llm_endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
     settings = resolve_settings(env={k: v for k, v in os.environ.items() if "OPENAI" not in k})
     with EmbeddedEngine(settings) as engine:
         yield Endpoint(engine.base_url, EMBEDDED_MODEL)
-
-
-@pytest.fixture
-def fixture_path() -> Any:
-    """Path of a document in tests/fixtures/."""
-    return lambda name: FIXTURES / name

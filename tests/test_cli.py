@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from summarizer import __version__
-from tests import fakeserver
 from tests.fakeserver import FakeOpenAI, Reply, completion, error
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,16 +165,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         )
         return Run(proc, tmp, servers.get(name))
 
-    with pytest.MonkeyPatch.context() as mp:
-        # The fake server sends headers and body separately; without this each reply
-        # waits ~40 ms for a delayed ACK (Nagle). Undone when the module is done.
-        mp.setattr(fakeserver._Handler, "disable_nagle_algorithm", True)
-        try:
-            with ThreadPoolExecutor(max_workers=len(CASES)) as pool:
-                results = dict(zip(CASES, pool.map(one, CASES), strict=True))
-        finally:
-            for srv in servers.values():
-                srv.stop()
+    try:
+        with ThreadPoolExecutor(max_workers=len(CASES)) as pool:
+            results = dict(zip(CASES, pool.map(one, CASES), strict=True))
+    finally:
+        for srv in servers.values():
+            srv.stop()
     yield results
 
 

@@ -32,7 +32,6 @@ from summarizer.errors import (
     ValidationExhaustedError,
 )
 from summarizer.llm import CallStats, ChatModel
-from tests import fakeserver
 from tests.fakeserver import FakeOpenAI, RecordedRequest, Reply, completion, error, no_choices
 
 KEY = "sk-test-PLANTED-KEY-1234567890"
@@ -137,19 +136,7 @@ class Fake:
 
 
 @pytest.fixture(scope="module")
-def no_nagle() -> Iterator[None]:
-    """Make the fake server send each reply without Nagle's delay (module-scoped, undone after).
-
-    The fake server writes the headers and the body of a reply separately; with Nagle's
-    algorithm on, the body then waits for the client's delayed ACK, ~40 ms per request.
-    """
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fakeserver._Handler, "disable_nagle_algorithm", True)
-        yield
-
-
-@pytest.fixture(scope="module")
-def _module_fake(no_nagle: None) -> Iterator[Fake]:
+def _module_fake() -> Iterator[Fake]:
     fake = Fake()
     fake.server.start()
     try:
