@@ -23,6 +23,8 @@ from rich.console import Console
 from summarizer import __version__
 from summarizer.api import Result, Summarizer
 from summarizer.config import resolve_settings
+from summarizer.engine.build import installed_server
+from summarizer.engine.model import DEFAULT_MODEL
 from summarizer.engine.server import EmbeddedEngine, prepare_engine
 from summarizer.errors import SummarizerError
 from summarizer.inputs import load_document
@@ -197,13 +199,21 @@ def engine_install(
 
 @engine_app.command("status")
 def engine_status() -> None:
-    """Say whether the engine and model are installed, and where."""
+    """Say whether the engine and model are installed, and where (changes nothing)."""
     try:
         settings = resolve_settings()
-        binary, model_path = prepare_engine(settings, None, build=False)
     except SummarizerError as error:
         _fail(error)
-    print(f"engine: {binary}\nmodel:  {model_path}")
+    binary = settings.engine_bin or installed_server(settings.cache_dir)
+    model_path = settings.engine_model_path or (
+        settings.cache_dir / "models" / DEFAULT_MODEL.filename
+    )
+    ready = binary.is_file() and model_path.is_file()
+    for label, path in (("engine", binary), ("model", model_path)):
+        print(f"{label}: {path} ({'present' if path.is_file() else 'missing'})")
+    if not ready:
+        _err.print("run `summarizer engine install` to build what is missing")
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -67,3 +67,15 @@ def test_default_model_is_pinned() -> None:
 
 def test_server_binary_lives_in_the_cache(tmp_path: Path) -> None:
     assert installed_server(tmp_path).is_relative_to(tmp_path / "engine")
+
+
+def test_engine_status_reports_without_building_anything(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.cli import app
+
+    env = {"SUMMARIZER_CACHE_DIR": str(tmp_path), "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+    outcome = CliRunner().invoke(app, ["engine", "status"], env=env)
+    assert outcome.exit_code == 1
+    assert outcome.stdout.count("(missing)") == 2
+    assert list(tmp_path.iterdir()) == []  # no model assembled, no build started
