@@ -24,7 +24,7 @@ from summarizer import __version__
 from summarizer.api import Result, Summarizer
 from summarizer.config import resolve_settings
 from summarizer.engine.build import installed_server
-from summarizer.engine.model import DEFAULT_MODEL
+from summarizer.engine.model import DEFAULT_MODEL, assembled_path
 from summarizer.engine.server import EmbeddedEngine, prepare_engine
 from summarizer.errors import SummarizerError
 from summarizer.inputs import load_document
@@ -146,6 +146,10 @@ def summarize(
         )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def serve(
     port: Annotated[
@@ -156,21 +160,13 @@ def serve(
 ) -> None:
     """Run the embedded engine until Ctrl-C, for repeated use via --base-url."""
     try:
-        settings = resolve_settings(
-            engine_model_path=engine_model,
-            env={
-                **os.environ,
-                "OPENAI_API_KEY": "",
-                "OPENAI_BASE_URL": "",
-                "SUMMARIZER_BASE_URL": "",
-            },
-        )
+        settings = resolve_settings(engine_model_path=engine_model)
         engine = EmbeddedEngine(settings, progress=_progress, port=port, parallel=parallel)
         engine.start()
     except SummarizerError as error:
         _fail(error)
     # SIGTERM ends the loop like Ctrl-C does, so the engine is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     _err.print(f"engine ready: [bold]{engine.base_url}[/bold] (model {engine.alias})")
     _err.print(f"use it: summarizer summarize FILE --base-url {engine.base_url}")
     try:
@@ -205,9 +201,7 @@ def engine_status() -> None:
     except SummarizerError as error:
         _fail(error)
     binary = settings.engine_bin or installed_server(settings.cache_dir)
-    model_path = settings.engine_model_path or (
-        settings.cache_dir / "models" / DEFAULT_MODEL.filename
-    )
+    model_path = settings.engine_model_path or assembled_path(DEFAULT_MODEL, settings.cache_dir)
     ready = binary.is_file() and model_path.is_file()
     for label, path in (("engine", binary), ("model", model_path)):
         print(f"{label}: {path} ({'present' if path.is_file() else 'missing'})")

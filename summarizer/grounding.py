@@ -58,7 +58,6 @@ _QUOTES = str.maketrans(
     }
 )  # fmt: skip
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+|\s*\n\s*")
 _ABBREVIATION = re.compile(r"(?:\b[A-Z][a-z]{0,3}|\b[A-Za-z]|\b(?:[A-Z]\.)+[A-Z])\.$")
 _MIN_ALIGN_WORDS = 4
@@ -95,8 +94,7 @@ class SourceText:
         origin.append(len(self.text))
         object.__setattr__(self, "norm", "".join(norm))
         object.__setattr__(self, "_origin", origin)
-        words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(self.norm)]
-        object.__setattr__(self, "_words", words)
+        object.__setattr__(self, "_words", _tokens(self.norm))
 
     def original(self, start: int, end: int) -> str:
         """Original text behind the normalised span ``[start, end)``."""
@@ -224,14 +222,6 @@ class SourceText:
             stop = max((b for _, a, b in words if b - first <= max_chars), default=first)
             start, end = first, stop
         return start, end
-
-    def sentence_containing(self, start: int, end: int) -> tuple[int, int]:
-        """Normalised span of the sentence around ``[start, end)``."""
-        begin = 0
-        for m in _SENTENCE_END.finditer(self.norm, 0, start):
-            begin = m.end()
-        stop = _SENTENCE_END.search(self.norm, end)
-        return begin, stop.start() if stop else len(self.norm)
 
 
 _STOPWORDS = frozenset(

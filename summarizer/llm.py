@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import instructor
 import openai
-from instructor.core import IncompleteOutputException, InstructorRetryException
+from instructor.core import InstructorRetryException
 from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
@@ -259,13 +259,6 @@ class ChatModel:
         common: dict[str, Any] = {"attempts": stats.completions, "usage": stats.usage}
         if isinstance(cause, SummarizerError):
             return cause
-        if isinstance(cause, IncompleteOutputException):
-            return TruncatedOutputError(
-                f"the completion was cut at the {self.settings.max_output_tokens}-token "
-                "output limit before the JSON ended; raise --max-output-tokens or use "
-                "a smaller schema",
-                **common,
-            )
         if isinstance(cause, openai.APIStatusError):
             message = redact(_status_message(cause), self._secret)
             if "context" in message.lower() and cause.status_code == 400:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from summarizer.errors import EngineSetupError
 
-__all__ = ["DEFAULT_MODEL", "ModelSpec", "ensure_model"]
+__all__ = ["DEFAULT_MODEL", "ModelSpec", "assembled_path", "ensure_model"]
 
 Progress = Callable[[str], None]
 _CHUNK = 4 * 1024 * 1024
@@ -66,6 +66,11 @@ def _stamp(path: Path) -> dict[str, int | str]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def assembled_path(spec: ModelSpec, cache_dir: Path) -> Path:
+    """Where the assembled model lives (it may not exist yet)."""
+    return cache_dir / "models" / spec.filename
+
+
 def ensure_model(spec: ModelSpec, cache_dir: Path, progress: Progress | None = None) -> Path:
     """Return the assembled, verified model file, building it on first use.
 
@@ -75,8 +80,8 @@ def ensure_model(spec: ModelSpec, cache_dir: Path, progress: Progress | None = N
     Raises:
         EngineSetupError: parts are missing or the assembled file's sha256 differs.
     """
-    folder = cache_dir / "models"
-    target = folder / spec.filename
+    target = assembled_path(spec, cache_dir)
+    folder = target.parent
     stamp_file = target.with_suffix(".verified.json")
     if target.is_file() and stamp_file.is_file():
         try:

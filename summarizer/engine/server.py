@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from summarizer.config import Settings
-from summarizer.engine.build import build_server, installed_server
+from summarizer.engine.build import build_server
 from summarizer.engine.model import DEFAULT_MODEL, ensure_model
 from summarizer.errors import EngineError, EngineSetupError
 
@@ -42,9 +42,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_engine(
-    settings: Settings, progress: Progress | None = None, *, build: bool = True
-) -> tuple[Path, Path]:
+def prepare_engine(settings: Settings, progress: Progress | None = None) -> tuple[Path, Path]:
     """Make sure a server binary and a model file exist; return both paths.
 
     Raises:
@@ -60,14 +58,8 @@ def prepare_engine(
         binary = settings.engine_bin
         if not binary.is_file():
             raise EngineSetupError(f"SUMMARIZER_ENGINE_BIN {binary} does not exist")
-    elif build:
-        binary = build_server(settings.cache_dir, progress)
     else:
-        binary = installed_server(settings.cache_dir)
-        if not binary.is_file():
-            raise EngineSetupError(
-                "the embedded engine is not built yet: run `summarizer engine install`"
-            )
+        binary = build_server(settings.cache_dir, progress)
     return binary, model
 
 
@@ -97,7 +89,10 @@ class EmbeddedEngine:
         self.host = "127.0.0.1"  # never another interface: the engine has no auth
         self.port = port
         self.parallel = parallel
-        self.alias = settings.model or DEFAULT_MODEL.alias
+        # A model name configured for another provider (OPENAI_API_KEY's default,
+        # say) is not a name for this engine.
+        embedded_name = settings.model if settings.provider == "embedded" else None
+        self.alias = embedded_name or DEFAULT_MODEL.alias
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self.startup_s: float | None = None

@@ -8,6 +8,7 @@ own schema gets a guide too, and the guide can never disagree with the schema.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from typing import Any, Union
@@ -81,6 +82,7 @@ def _lines(model: type[BaseModel], indent: int) -> list[str]:
     return lines
 
 
+@functools.cache  # rendered into every request; a schema class does not change
 def field_guide(model: type[BaseModel]) -> str:
     """One line per field: name, type, description; nested objects indented."""
     return "\n".join(_lines(model, 0))
