@@ -10,6 +10,7 @@ Quick use::
 """
 
 from summarizer.api import Result, RunInfo, Summarizer, asummarize, summarize
+from summarizer.batch import asummarize_many, summarize_many
 from summarizer.config import Settings, resolve_settings
 from summarizer.errors import (
     ConfigError,
@@ -59,8 +60,10 @@ __all__ = [
     "ValidationExhaustedError",
     "__version__",
     "asummarize",
+    "asummarize_many",
     "document_from_text",
     "load_document",
     "resolve_settings",
     "summarize",
+    "summarize_many",
 ]

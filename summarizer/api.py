@@ -41,7 +41,7 @@ from summarizer.grounding import (
     ground,
 )
 from summarizer.inputs import Document, document_from_text, load_document
-from summarizer.llm import CallStats, ChatModel
+from summarizer.llm import CallStats, ChatModel, Limiter
 from summarizer.prompts import Prompt, load_prompt
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
@@ -238,8 +238,16 @@ class Summarizer:
         prompts_dir: str | os.PathLike[str] | None = None,
         settings: Settings | None = None,
         progress: Progress | None = None,
+        limiter: Limiter | None = None,
+        engine_slots: int = 1,
         **overrides: Any,
     ) -> None:
+        """Resolve settings (unless given) and load the prompts.
+
+        ``limiter`` paces every HTTP attempt (see :class:`summarizer.llm.Limiter`);
+        ``engine_slots`` is how many requests the embedded engine serves at once
+        (batch jobs set it to their concurrency). Other keywords are settings.
+        """
         self.settings = settings or resolve_settings(
             model=model,
             base_url=base_url,
@@ -250,6 +258,8 @@ class Summarizer:
             **overrides,
         )
         self.progress = progress
+        self.limiter = limiter
+        self.engine_slots = engine_slots
         self._prompt = load_prompt(self.settings.prompt, folder=self.settings.prompts_dir)
         self._reask_prompt = load_prompt(_REASK_PROMPT, folder=self.settings.prompts_dir)
         self._engine: EmbeddedEngine | None = None
@@ -262,9 +272,13 @@ class Summarizer:
             return self._chat
         base_url = self.settings.base_url
         if self.settings.provider == "embedded":
-            self._engine = EmbeddedEngine(self.settings, progress=self.progress)
+            self._engine = EmbeddedEngine(
+                self.settings, progress=self.progress, parallel=self.engine_slots
+            )
             base_url = self._engine.start()
-        self._chat = ChatModel(self.settings, base_url=base_url, api_key=self.settings.api_key)
+        self._chat = ChatModel(
+            self.settings, base_url=base_url, api_key=self.settings.api_key, limiter=self.limiter
+        )
         if not self._chat.model:
             self._chat.model = self._chat.first_model_id()
         return self._chat

@@ -8,6 +8,8 @@ failures, 130 for Ctrl-C. No traceback reaches the user.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
 import signal
@@ -15,7 +17,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,7 +28,7 @@ from summarizer.config import resolve_settings
 from summarizer.engine.build import installed_server
 from summarizer.engine.model import DEFAULT_MODEL, assembled_path
 from summarizer.engine.server import EmbeddedEngine, prepare_engine
-from summarizer.errors import SummarizerError
+from summarizer.errors import ConfigError, SummarizerError
 from summarizer.inputs import load_document
 from summarizer.render import to_markdown
 from summarizer.schemas.meeting import MeetingSummary
@@ -144,6 +146,157 @@ def summarize(
             f"done in {run.duration_s:.1f}s: {run.completions} completion(s), "
             f"{run.usage['total_tokens']} tokens, {len(run.dropped)} item(s) dropped"
         )
+
+
+class Via(StrEnum):
+    """How ``batch`` reaches the model."""
+
+    sync = "sync"
+    batch_api = "batch-api"
+
+
+def _dump(obj: Any) -> None:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else obj.model_dump(mode="json")
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _batch_api() -> Any:
+    # Imported lazily: the provider Batch API path is its own module, needed only here.
+    try:
+        return importlib.import_module("summarizer.batch.batch_api")
+    except ModuleNotFoundError as exc:
+        if exc.name != "summarizer.batch.batch_api":
+            raise
+        raise ConfigError("--via batch-api is not available in this build") from exc
+
+
+def _batch_api_command(verb: str, out: Path, settings: Any) -> None:
+    batch_api = _batch_api()
+    _dump(batch_api.status(out, settings) if verb == "status" else batch_api.collect(out, settings))
+
+
+@app.command(no_args_is_help=True)
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, folders, globs or .jsonl files of {id, text} records; "
+            "or `status` / `collect` for a --via batch-api job.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Results file (JSON Lines), appended and resumed.")],
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Documents in flight (default 8; embedded engine: 1, one per slot)."),
+    ] = None,
+    rpm: Annotated[float | None, typer.Option(help="Provider requests-per-minute limit.")] = None,
+    tpm: Annotated[float | None, typer.Option(help="Provider tokens-per-minute limit.")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(help="Stop before the job could cost more (USD).")
+    ] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option(help="Stop before the job could use more tokens.")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="K/N: do only this machine's share of the job.")
+    ] = None,
+    cache: Annotated[bool, typer.Option(help="Reuse and store results in the cache.")] = True,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"model": {"input": X, "output": Y}}, USD per 1M tokens.'),
+    ] = None,
+    via: Annotated[
+        Via, typer.Option(help="sync (requests now) or batch-api (provider Batch API).")
+    ] = Via.sync,
+    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="Structured-output mode: json_schema, tools or json.")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
+    prompts_dir: Annotated[
+        Path | None, typer.Option(help="Folder searched for prompt templates first.")
+    ] = None,
+    engine_model: Annotated[
+        Path | None, typer.Option(help="GGUF file for the embedded engine.")
+    ] = None,
+    max_output_tokens: Annotated[int | None, typer.Option(help="Output token limit.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Summarize many documents into a JSON Lines file: resumable, cached, rate-limited."""
+    from summarizer.batch import Batch, BatchOptions
+    from summarizer.batch.cost import load_prices
+    from summarizer.batch.items import collect_items, parse_shard
+    from summarizer.batch.progress import BatchProgress, report_table
+    from summarizer.batch.results import ResultsWriter
+
+    try:
+        settings = resolve_settings(
+            model=model,
+            base_url=base_url,
+            mode=mode,
+            prompt=prompt,
+            prompts_dir=prompts_dir,
+            max_output_tokens=max_output_tokens,
+            engine_model_path=engine_model,
+        )
+        if len(inputs) == 1 and inputs[0] in ("status", "collect"):
+            _batch_api_command(inputs[0], out, settings)
+            return
+        items = collect_items(
+            inputs,
+            max_bytes=settings.max_input_bytes,
+            shard=parse_shard(shard) if shard else None,
+        )
+        if via is Via.batch_api:
+            batch_api = _batch_api()
+            documents = []
+            with ResultsWriter(out) as writer:
+                for item in items:
+                    if item.id in writer.done:
+                        continue
+                    try:
+                        documents.append((item.id, item.load()))
+                    except SummarizerError as error:
+                        writer.write_error(item.id, None, error)
+            _dump(batch_api.submit(documents, settings, out))
+            return
+        options = BatchOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            budget_tokens=budget_tokens,
+            budget_usd=budget_usd,
+            cache=cache,
+            prices=load_prices(prices) if prices else None,
+        )
+        display = BatchProgress(_err, total=len(items), enabled=not quiet)
+        job: Batch[MeetingSummary] = Batch(
+            items,
+            settings=settings,
+            options=options,
+            out=out,
+            on_result=display,
+            progress=None if quiet else _progress,
+        )
+
+        async def run() -> None:
+            try:
+                await job.run()
+            finally:
+                await job.aclose()
+
+        try:
+            with display:
+                display.start(job.report)
+                asyncio.run(run())
+        finally:
+            if not quiet:
+                _err.print(report_table(job.report))
+        job.report.raise_for_outcome(out)
+    except SummarizerError as error:
+        _fail(error)
 
 
 def _interrupt(signum: int, frame: object) -> None:

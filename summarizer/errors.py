@@ -20,7 +20,9 @@ configuration) from *runtime failures* (the model or the network let us down)::
         ├── TruncatedOutputError       completion cut at the token limit
         ├── ValidationExhaustedError   output never matched the schema
         ├── ContextOverflowError       document does not fit the model's context
-        └── EngineError                embedded engine failed to start or died
+        ├── EngineError                embedded engine failed to start or died
+        ├── BudgetExceededError        a batch stopped before exceeding its budget
+        └── BatchFailedError           a batch finished with failed documents
 
 Errors carry what a user needs to act (attempt counts, HTTP status, request
 id, usage so far) and never the API key or the document text.
@@ -31,6 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchFailedError",
+    "BudgetExceededError",
     "ConfigError",
     "ContextOverflowError",
     "DecodeError",
@@ -167,3 +171,11 @@ class ContextOverflowError(RunError):
 
 class EngineError(RunError):
     """The embedded llama.cpp server failed to start, answer or stay alive."""
+
+
+class BudgetExceededError(RunError):
+    """A batch stopped starting documents: the next one could exceed the budget."""
+
+
+class BatchFailedError(RunError):
+    """A batch finished, but some documents failed (their reasons are in the errors file)."""

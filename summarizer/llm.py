@@ -16,6 +16,7 @@ A completion cut at the token limit is neither: it raises
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email.utils
 import json
@@ -26,7 +27,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import instructor
 import openai
@@ -50,7 +51,14 @@ from summarizer.errors import (
     ValidationExhaustedError,
 )
 
-__all__ = ["CallStats", "ChatModel", "MalformedResponseError", "redact"]
+__all__ = [
+    "CallStats",
+    "ChatModel",
+    "Limiter",
+    "MalformedResponseError",
+    "estimate_tokens",
+    "redact",
+]
 
 logger = logging.getLogger("summarizer")
 # instructor logs every failed attempt at ERROR, and installs no handler: in a program
@@ -92,6 +100,40 @@ class CallStats:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+
+
+class Limiter(Protocol):
+    """A client-side rate limiter consulted around every HTTP attempt.
+
+    ``ChatModel`` calls it per *attempt* (transport retries and validation
+    re-asks included), because that is what a provider's RPM/TPM limits count.
+    Without one, requests go out as soon as they are made.
+    """
+
+    def try_acquire(self, tokens: int) -> float:
+        """Take one request and ``tokens`` tokens: ``0.0`` if taken, else seconds to wait."""
+        ...
+
+    def settle(self, reserved: int, used: int | None) -> None:
+        """Correct a reservation with the tokens the provider reported (None: unknown)."""
+        ...
+
+    def throttled(self, retry_after: float | None) -> None:
+        """The provider answered 429: pause every caller (``Retry-After`` when given)."""
+        ...
+
+
+def estimate_tokens(request: dict[str, Any]) -> int:
+    """A cheap upper-leaning estimate of the tokens a request will be billed for.
+
+    Characters / 4 of everything the model reads (messages, plus the schema that
+    instructor puts in ``response_format`` or ``tools``), plus ``max_tokens`` for the
+    answer, as OpenAI's own rate limiter counts it. No tokenizer: the limiter
+    corrects the estimate with the reported ``usage`` once the answer arrives.
+    """
+    read = [request.get(k) for k in ("messages", "response_format", "tools") if request.get(k)]
+    chars = len(json.dumps(read, ensure_ascii=False, default=str))
+    return chars // 4 + int(request.get("max_tokens") or 0)
 
 
 class MalformedResponseError(ProviderError):
@@ -177,8 +219,10 @@ class ChatModel:
         api_key: str | None,
         retry_base_s: float = 0.5,
         retry_cap_s: float = 30.0,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter
         # Empty for a compatible server configured without a model: see first_model_id().
         self.model = settings.model or ""
         self.base_url = base_url
@@ -217,6 +261,36 @@ class ChatModel:
             "before_sleep": _make_before_sleep(stats, self._secret),
             "reraise": True,
         }
+
+    def _release(self, reserved: int | None, outcome: Any) -> None:
+        """Tell the limiter how an attempt went: actual usage, or a 429 to back off on."""
+        if self.limiter is None or reserved is None:
+            return
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, openai.APIStatusError) and outcome.status_code == 429:
+                self.limiter.throttled(_retry_after(outcome))
+            # A failed attempt generated nothing: its tokens are given back.
+            self.limiter.settle(reserved, 0)
+            return
+        usage = getattr(outcome, "usage", None)
+        total = getattr(usage, "total_tokens", None) if usage is not None else None
+        self.limiter.settle(reserved, total if isinstance(total, int) else None)
+
+    def _acquire(self, request: dict[str, Any]) -> int | None:
+        if self.limiter is None:
+            return None
+        tokens = estimate_tokens(request)
+        while (delay := self.limiter.try_acquire(tokens)) > 0:
+            time.sleep(delay)
+        return tokens
+
+    async def _aacquire(self, request: dict[str, Any]) -> int | None:
+        if self.limiter is None:
+            return None
+        tokens = estimate_tokens(request)
+        while (delay := self.limiter.try_acquire(tokens)) > 0:
+            await asyncio.sleep(delay)
+        return tokens
 
     def _record(self, response: Any, stats: CallStats, max_tokens: int) -> Any:
         """Count usage; raise on truncation or an empty answer."""
@@ -318,10 +392,16 @@ class ChatModel:
                 for attempt in Retrying(**self._retry_args(stats)):
                     with attempt:
                         stats.http_calls += 1
+                        reserved = self._acquire(kwargs)
                         try:
                             response = self._client.chat.completions.create(**kwargs)
                         except json.JSONDecodeError as exc:
+                            self._release(reserved, exc)
                             raise _malformed(exc) from exc
+                        except BaseException as exc:
+                            self._release(reserved, exc)
+                            raise
+                        self._release(reserved, response)
             except openai.OpenAIError as exc:
                 # Translated (and redacted) before instructor sees it: instructor logs
                 # str(exc), and a provider's error body may echo the API key.
@@ -358,10 +438,16 @@ class ChatModel:
                 async for attempt in AsyncRetrying(**self._retry_args(stats)):
                     with attempt:
                         stats.http_calls += 1
+                        reserved = await self._aacquire(kwargs)
                         try:
                             response = await self._aclient.chat.completions.create(**kwargs)
                         except json.JSONDecodeError as exc:
+                            self._release(reserved, exc)
                             raise _malformed(exc) from exc
+                        except BaseException as exc:
+                            self._release(reserved, exc)
+                            raise
+                        self._release(reserved, response)
             except openai.OpenAIError as exc:
                 raise self._translate(exc, stats) from exc  # see extract()
             return self._record(response, stats, limit)
