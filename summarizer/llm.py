@@ -12,6 +12,9 @@ Retries come in two layers that never multiply beyond a stated bound:
 
 A completion cut at the token limit is neither: it raises
 ``TruncatedOutputError`` at once (spending re-asks on it would only cut again).
+
+An optional :class:`Limiter` (batch jobs pass one) is asked before every HTTP
+attempt and told the real usage, or the 429, after it; without one nothing changes.
 """
 
 from __future__ import annotations

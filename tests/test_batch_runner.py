@@ -296,3 +296,21 @@ def test_provider_failures_count_their_usage(tmp_path: Path) -> None:
     assert outcome.error is not None and not outcome.ok
     assert outcome.usage["total_tokens"] > 0
     assert not isinstance(outcome.error, ProviderError)
+
+
+def test_stopping_early_cancels_the_rest_and_keeps_what_finished(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    with FakeOpenAI(grounded) as srv:
+        for outcome in summarize_many(
+            sources(20),
+            out=out,
+            concurrency=2,
+            cache=False,
+            settings=settings(srv.base_url, tmp_path),
+        ):
+            assert outcome.ok
+            break
+        calls = srv.calls
+    written = [r["id"] for r in read_records(out)]
+    assert 1 <= len(written) <= calls < 20
+    assert len(set(written)) == len(written)
