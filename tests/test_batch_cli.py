@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,10 +102,14 @@ def test_sigkill_mid_run_then_rerun_gives_every_document_exactly_once(tmp_path: 
         assert len({r["id"] for r in before}) == len(before)
         calls_before = srv.calls
 
+        loud = [a for a in args if a != "-q"]  # this time with the progress bar and report
         rerun = subprocess.run(
-            cli(args), cwd=ROOT, env=env(tmp_path), capture_output=True, text=True
+            cli(loud), cwd=ROOT, env=env(tmp_path), capture_output=True, text=True
         )
         assert rerun.returncode == 0, rerun.stderr
+        assert "batch report" in rerun.stderr
+        skipped = re.search(r"already done \(skipped\)\W+(\d+)", rerun.stderr)
+        assert skipped is not None and int(skipped.group(1)) == len(before)
         after = complete_lines(out)
         rerun_calls = srv.calls - calls_before
 

@@ -172,7 +172,7 @@ def test_results_are_yielded_as_they_finish_not_in_input_order(tmp_path: Path) -
     def script(index: int, body: dict[str, Any]) -> Reply:
         reply = summary_reply(body)
         if "Meeting 0 " in document_of(body):
-            reply.delay_s = 0.5
+            reply.delay_s = 1.0
         return reply
 
     async def collect(base_url: str) -> list[str]:
@@ -226,7 +226,7 @@ def test_rate_limited_server_all_documents_succeed_and_every_429_pauses_the_limi
     with FakeOpenAI(provider) as srv:
         batch: Batch[Any] = Batch(
             [Item(i, _text(t)) for i, t in sources(30)],
-            settings=settings(srv.base_url, tmp_path, transport_attempts=6),
+            settings=settings(srv.base_url, tmp_path, transport_attempts=10),
             options=BatchOptions(concurrency=8, rpm=6000, cache=False),
         )
         report = asyncio.run(_run(batch))
@@ -314,3 +314,15 @@ def test_stopping_early_cancels_the_rest_and_keeps_what_finished(tmp_path: Path)
     written = [r["id"] for r in read_records(out)]
     assert 1 <= len(written) <= calls < 20
     assert len(set(written)) == len(written)
+
+
+def test_the_embedded_engine_gets_one_slot_per_worker(tmp_path: Path) -> None:
+    embedded = Settings(provider="embedded", model="qwen", cache_dir=tmp_path)
+    default: Batch[Any] = Batch([], settings=embedded)
+    wide: Batch[Any] = Batch([], settings=embedded, options=BatchOptions(concurrency=3))
+    remote: Batch[Any] = Batch([], settings=settings("http://127.0.0.1:9/v1", tmp_path))
+    assert (default.workers, default.summarizer.engine_slots) == (1, 1)
+    assert (wide.workers, wide.summarizer.engine_slots) == (3, 3)
+    assert remote.workers == 8
+    for batch in (default, wide, remote):
+        batch.close()  # nothing was started
