@@ -153,11 +153,6 @@ class BatchReport:
         """Documents finished in this run (done, cached or failed)."""
         return self.done + self.cached + self.failed
 
-    @property
-    def pending(self) -> int:
-        """Documents of this run not finished yet."""
-        return self.total - self.skipped - self.settled - self.not_started
-
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
         return {
