@@ -14,13 +14,16 @@ configuration) from *runtime failures* (the model or the network let us down)::
     │   │   └── MalformedInputError    a .vtt/.srt/.json that does not parse
     │   ├── PromptError                unknown prompt or bad template
     │   │   └── MissingVariablesError  rendering without every variable
-    │   └── EngineSetupError           embedded engine or model cannot be installed
+    │   ├── EngineSetupError           embedded engine or model cannot be installed
+    │   └── BatchManifestError         no, a corrupt or a conflicting Batch API manifest
     └── RunError                       runtime: the summary could not be produced
         ├── ProviderError              HTTP/transport failure after all retries
         ├── TruncatedOutputError       completion cut at the token limit
         ├── ValidationExhaustedError   output never matched the schema
         ├── ContextOverflowError       document does not fit the model's context
-        └── EngineError                embedded engine failed to start or died
+        ├── EngineError                embedded engine failed to start or died
+        ├── BatchNotReadyError         a Batch API batch has not finished yet
+        └── BatchFailedError           a Batch API batch failed, was cancelled or lost
 
 Errors carry what a user needs to act (attempt counts, HTTP status, request
 id, usage so far) and never the API key or the document text.
@@ -31,6 +34,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchFailedError",
+    "BatchManifestError",
+    "BatchNotReadyError",
     "ConfigError",
     "ContextOverflowError",
     "DecodeError",
@@ -120,6 +126,10 @@ class EngineSetupError(UserError):
     """The embedded engine or its model cannot be installed or verified."""
 
 
+class BatchManifestError(UserError):
+    """A Batch API manifest is missing, unreadable, or conflicts with the request."""
+
+
 class RunError(SummarizerError):
     """The summary could not be produced at run time."""
 
@@ -167,3 +177,11 @@ class ContextOverflowError(RunError):
 
 class EngineError(RunError):
     """The embedded llama.cpp server failed to start, answer or stay alive."""
+
+
+class BatchNotReadyError(RunError):
+    """The Batch API batch is still validating or running: collect it later."""
+
+
+class BatchFailedError(RunError):
+    """The Batch API batch failed or was cancelled and has no output to collect."""

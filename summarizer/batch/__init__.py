@@ -1,0 +1,1 @@
+"""Batch jobs: many documents in one run."""
