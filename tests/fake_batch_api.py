@@ -19,6 +19,7 @@ file. An expired or cancelled batch answers only its first ``finished_before_end
 requests; the rest get ``batch_expired`` / ``batch_cancelled`` errors.
 
 Chat completions sent directly (re-asks) are answered by ``answer(None, body)``.
+:meth:`FakeBatchAPI.inject` makes the next matching Batch API request fail instead.
 """
 
 from __future__ import annotations
@@ -121,7 +122,13 @@ class FakeBatchAPI(FakeOpenAI):
         self.batches: dict[str, FakeBatch] = {}
         self.batch_answers = 0
         """Requests answered through batches (not counted in ``calls``)."""
+        self._faults: list[tuple[str, str, Reply]] = []
         self._batch_lock = threading.Lock()
+
+    def inject(self, method: str, path_prefix: str, reply: Reply, *, times: int = 1) -> None:
+        """Answer the next ``times`` matching Batch API requests with ``reply`` (a fault)."""
+        with self._batch_lock:
+            self._faults += [(method, path_prefix, reply)] * times
 
     def _chat_reply(self, index: int, body: dict[str, Any]) -> Reply:
         reply = self.answer(None, body)
@@ -134,6 +141,10 @@ class FakeBatchAPI(FakeOpenAI):
     def route(self, request: RecordedRequest) -> Reply | None:
         parts = request.path.strip("/").split("/")
         with self._batch_lock:
+            for fault in self._faults:
+                if request.method == fault[0] and request.path.startswith(fault[1]):
+                    self._faults.remove(fault)
+                    return fault[2]
             if request.method == "POST" and parts == ["v1", "files"]:
                 return self._upload(request)
             if request.method == "POST" and parts == ["v1", "batches"]:

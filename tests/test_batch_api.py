@@ -26,6 +26,7 @@ from summarizer.errors import (
     BatchNotReadyError,
     ConfigError,
     InputError,
+    ProviderError,
 )
 from summarizer.inputs import Document, document_from_text
 from summarizer.schemas.meeting import MeetingSummary
@@ -583,3 +584,39 @@ def test_duplicate_ids_are_rejected_before_anything_is_sent(tmp_path: Path) -> N
             submit([("a", doc), ("a", doc)], settings_for(srv), tmp_path / "r.jsonl")
         assert srv.requests == []
     assert info.value.exit_code == 2
+
+
+# -- faults of the Batch API endpoints --------------------------------------------------
+
+
+def test_reads_are_retried_but_a_failed_create_is_not(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    with FakeBatchAPI(make_answer()) as srv:
+        settings = settings_for(srv)
+        # Creating a batch is sent once: a retry after a lost answer could bill twice.
+        srv.inject("POST", "/v1/batches", error(503, f"overloaded for {KEY}", retry_after=0.01))
+        with pytest.raises(ProviderError, match="creating the batch: provider answered HTTP 503"):
+            submit(items(), settings, out)
+        assert [r.method for r in srv.requests if r.path == "/v1/batches"] == ["POST"]
+        assert srv.batches == {} and not manifest_path(out).exists()
+
+        # Reads are retried (the SDK's retries, Retry-After honoured).
+        manifest = submit(items(), settings, out)
+        srv.inject("GET", "/v1/batches/", error(503, retry_after=0.01))
+        srv.inject("GET", "/v1/files/", error(502, retry_after=0.01))
+        assert status(out, settings).status == "in_progress"
+        report = collect(out, settings)
+        batch_reads = [r for r in srv.requests if r.path == f"/v1/batches/{manifest.batch_id}"]
+        downloads = [r for r in srv.requests if r.path.startswith("/v1/files/file")]
+    assert (len(batch_reads), len(downloads)) == (3, 2)  # one retry each
+    assert report.results_written == 3
+
+
+def test_provider_errors_never_carry_the_key(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    with FakeBatchAPI(make_answer()) as srv:
+        srv.inject("POST", "/v1/files", error(401, f"Incorrect API key provided: {KEY}"))
+        with pytest.raises(ProviderError) as info:
+            submit(items(), settings_for(srv), out)
+    assert info.value.status_code == 401
+    assert KEY not in str(info.value) and "[redacted]" in str(info.value)
