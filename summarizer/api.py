@@ -338,21 +338,46 @@ class Summarizer:
         """
         document = _as_document(source)
         self._check_fits(document)
+        return self._summarize_document(document, schema)
+
+    def _summarize_document(
+        self,
+        document: Document,
+        schema: type[T],
+        *,
+        first_completion: dict[str, Any] | None = None,
+        stats: CallStats | None = None,
+    ) -> Result[T]:
+        """The sync driver; ``first_completion`` answers the first call (Batch API output)."""
         chat = self._ensure_chat()
-        stats = CallStats()
+        stats = stats if stats is not None else CallStats()
         started = time.monotonic()
         steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
         call = next(steps)
+        prefetched = first_completion
         while True:
             answer = chat.extract(
-                call.messages, call.response_model, stats, max_tokens=call.max_tokens
+                call.messages,
+                call.response_model,
+                stats,
+                max_tokens=call.max_tokens,
+                prefetched=prefetched,
             )
+            prefetched = None  # only the first call was answered in advance
             try:
                 call = steps.send(answer)
             except StopIteration as done:
                 summary, extra = done.value
                 break
         return Result(summary, self._run_info(document, chat, stats, extra, started))
+
+    def _first_request_body(self, document: Document, schema: type[BaseModel]) -> dict[str, Any]:
+        """The exact chat-completion body of the document's first call (for the Batch API)."""
+        chat = self._ensure_chat()
+        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        call = next(steps)
+        steps.close()
+        return chat.request_body(call.messages, call.response_model, max_tokens=call.max_tokens)
 
     async def asummarize(self, source: Source, *, schema: type[T] = MeetingSummary) -> Result[T]:  # type: ignore[assignment]
         """Async twin of :meth:`summarize`."""

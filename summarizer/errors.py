@@ -14,7 +14,8 @@ configuration) from *runtime failures* (the model or the network let us down)::
     │   │   └── MalformedInputError    a .vtt/.srt/.json that does not parse
     │   ├── PromptError                unknown prompt or bad template
     │   │   └── MissingVariablesError  rendering without every variable
-    │   └── EngineSetupError           embedded engine or model cannot be installed
+    │   ├── EngineSetupError           embedded engine or model cannot be installed
+    │   └── BatchManifestError         no, a corrupt or a conflicting Batch API manifest
     └── RunError                       runtime: the summary could not be produced
         ├── ProviderError              HTTP/transport failure after all retries
         ├── TruncatedOutputError       completion cut at the token limit
@@ -22,7 +23,9 @@ configuration) from *runtime failures* (the model or the network let us down)::
         ├── ContextOverflowError       document does not fit the model's context
         ├── EngineError                embedded engine failed to start or died
         ├── BudgetExceededError        a batch stopped before exceeding its budget
-        └── BatchFailedError           a batch finished with failed documents
+        ├── BatchFailedError           a batch finished with failed documents
+        ├── BatchNotReadyError         a Batch API batch has not finished yet
+        └── RemoteBatchFailedError     a Batch API batch failed, was cancelled or lost
 
 Errors carry what a user needs to act (attempt counts, HTTP status, request
 id, usage so far) and never the API key or the document text.
@@ -34,6 +37,8 @@ from typing import Any
 
 __all__ = [
     "BatchFailedError",
+    "BatchManifestError",
+    "BatchNotReadyError",
     "BudgetExceededError",
     "ConfigError",
     "ContextOverflowError",
@@ -47,6 +52,7 @@ __all__ = [
     "MissingVariablesError",
     "PromptError",
     "ProviderError",
+    "RemoteBatchFailedError",
     "RunError",
     "SummarizerError",
     "TruncatedOutputError",
@@ -124,6 +130,10 @@ class EngineSetupError(UserError):
     """The embedded engine or its model cannot be installed or verified."""
 
 
+class BatchManifestError(UserError):
+    """A Batch API manifest is missing, unreadable, or conflicts with the request."""
+
+
 class RunError(SummarizerError):
     """The summary could not be produced at run time."""
 
@@ -179,3 +189,11 @@ class BudgetExceededError(RunError):
 
 class BatchFailedError(RunError):
     """A batch finished, but some documents failed (their reasons are in the errors file)."""
+
+
+class BatchNotReadyError(RunError):
+    """The Batch API batch is still validating or running: collect it later."""
+
+
+class RemoteBatchFailedError(RunError):
+    """The Batch API batch failed or was cancelled and has no output to collect."""

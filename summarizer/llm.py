@@ -35,7 +35,8 @@ from typing import Any, Protocol, TypeVar
 import instructor
 import openai
 from instructor.core import InstructorRetryException
-from pydantic import BaseModel
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -70,6 +71,12 @@ logger = logging.getLogger("summarizer")
 # reach the caller as exceptions; an application that configures logging still gets
 # the records through its own handlers.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
+# request_body() stops instructor with an exception on purpose; instructor logs every
+# failed attempt at ERROR, which here would report two failures that never happened.
+_CAPTURED = "summarizer: request captured, not sent"
+logging.getLogger("instructor.v2.retry").addFilter(
+    lambda record: _CAPTURED not in record.getMessage()
+)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -94,6 +101,9 @@ class CallStats:
     engine_prompt_ms: float = 0.0
     engine_predicted_ms: float = 0.0
     retry_waits_s: list[float] = field(default_factory=list)
+    prefetched_rejected: int = 0
+    """Validation re-asks sent over HTTP because a prefetched completion (a Batch API
+    answer) did not fit the schema."""
 
     @property
     def usage(self) -> dict[str, int]:
@@ -141,6 +151,14 @@ def estimate_tokens(request: dict[str, Any]) -> int:
 
 class MalformedResponseError(ProviderError):
     """The server answered 200 with a body that is not JSON (a proxy or server fault)."""
+
+
+class _Captured(Exception):
+    """Raised by a capturing ``create`` to stop instructor before any HTTP request."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        super().__init__(_CAPTURED)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -386,11 +404,22 @@ class ChatModel:
         stats: CallStats,
         *,
         max_tokens: int | None = None,
+        prefetched: dict[str, Any] | None = None,
     ) -> T:
-        """One structured completion, with transport retries and validation re-asks."""
+        """One structured completion, with transport retries and validation re-asks.
+
+        ``prefetched`` is a chat-completion body already obtained for exactly this
+        request (a Batch API output line): it answers the first attempt instead of an
+        HTTP request, and is validated, counted and re-asked like any other answer.
+        """
         limit = max_tokens or self.settings.max_output_tokens
+        pending = [_completion(prefetched)] if prefetched is not None else []
 
         def create(**kwargs: Any) -> Any:
+            if pending:
+                return self._record(pending.pop(), stats, limit)
+            if prefetched is not None:
+                stats.prefetched_rejected += 1
             try:
                 for attempt in Retrying(**self._retry_args(stats)):
                     with attempt:
@@ -467,6 +496,39 @@ class ChatModel:
             raise error from error.__cause__ or exc  # see extract()
         return result
 
+    def request_body(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        *,
+        max_tokens: int | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body :meth:`extract` sends for its first request, without sending it.
+
+        instructor itself builds it (the capturing ``create`` stops it before any I/O),
+        so a Batch API request line is exactly what the synchronous path sends.
+        """
+        limit = max_tokens or self.settings.max_output_tokens
+
+        def capture(**kwargs: Any) -> Any:
+            raise _Captured(json.loads(json.dumps(kwargs)))
+
+        patched = instructor.patch(create=capture, mode=self.mode)
+        try:
+            patched(
+                response_model=response_model,
+                max_retries=0,
+                **self._request(messages, limit),
+            )
+        except Exception as exc:  # instructor may wrap our sentinel; find it in the chain
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, _Captured):
+                cause = cause.__cause__ or cause.__context__
+            if cause is None:
+                raise
+            return cause.body
+        raise RunError("instructor returned without calling the model")  # pragma: no cover
+
     def first_model_id(self) -> str:
         """The first model the server lists (for servers configured without a model)."""
         try:
@@ -487,6 +549,17 @@ class ChatModel:
     async def aclose(self) -> None:
         """Release the async HTTP connection pool."""
         await self._aclient.close()
+
+
+def _completion(body: dict[str, Any]) -> ChatCompletion:
+    """A prefetched chat-completion body as the SDK object instructor parses."""
+    try:
+        return ChatCompletion.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedResponseError(
+            f"the provider's completion does not have the chat-completion shape "
+            f"({exc.error_count()} problem(s))"
+        ) from exc
 
 
 def _malformed(exc: json.JSONDecodeError) -> MalformedResponseError:

@@ -252,6 +252,15 @@ class FakeOpenAI:
         with self._lock:
             return [r for r in self.requests if r.method == "POST" and r.path == CHAT_PATH]
 
+    # -- extension -------------------------------------------------------------------
+
+    def route(self, request: RecordedRequest) -> Reply | None:
+        """Answer a request other than chat completions; None falls through (to 404).
+
+        Subclasses serve more endpoints by overriding this (see ``fake_batch_api``).
+        """
+        return None
+
     # -- internals ---------------------------------------------------------------------
 
     def _record(self, req: RecordedRequest) -> int | None:
@@ -353,20 +362,21 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = None
         headers = {k.lower(): v for k, v in self.headers.items()}
         peer = (str(self.client_address[0]), int(self.client_address[1]))
-        index = fake._record(
-            RecordedRequest(
-                self.command,
-                path,
-                headers,
-                parsed,
-                raw,
-                time.monotonic(),
-                peer,
-            )
+        recorded = RecordedRequest(
+            self.command,
+            path,
+            headers,
+            parsed,
+            raw,
+            time.monotonic(),
+            peer,
         )
+        index = fake._record(recorded)
 
         if index is not None:
             reply = fake._reply_for(index, parsed if isinstance(parsed, dict) else {})
+        elif (routed := fake.route(recorded)) is not None:
+            reply = routed
         elif self.command == "GET" and path == MODELS_PATH:
             reply = Reply(
                 json_body={
