@@ -46,7 +46,15 @@ from summarizer.prompts import Prompt, load_prompt
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
-__all__ = ["Result", "RunInfo", "Summarizer", "asummarize", "summarize"]
+__all__ = [
+    "Result",
+    "RunInfo",
+    "Summarizer",
+    "as_document",
+    "asummarize",
+    "public_url",
+    "summarize",
+]
 
 T = TypeVar("T", bound=BaseModel)
 Source = Document | str | os.PathLike[str]
@@ -140,7 +148,8 @@ def _fence(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def _as_document(source: Source) -> Document:
+def as_document(source: Source) -> Document:
+    """A source as a ``Document``: a path is loaded, a string is the text itself."""
     if isinstance(source, Document):
         return source
     if isinstance(source, os.PathLike):
@@ -148,7 +157,7 @@ def _as_document(source: Source) -> Document:
     return document_from_text(source)
 
 
-def _public_url(url: str | None) -> str | None:
+def public_url(url: str | None) -> str | None:
     """The base URL without credentials or query (it goes into results and logs)."""
     if not url:
         return None
@@ -260,14 +269,15 @@ class Summarizer:
         self.progress = progress
         self.limiter = limiter
         self.engine_slots = engine_slots
-        self._prompt = load_prompt(self.settings.prompt, folder=self.settings.prompts_dir)
-        self._reask_prompt = load_prompt(_REASK_PROMPT, folder=self.settings.prompts_dir)
+        self.prompt = load_prompt(self.settings.prompt, folder=self.settings.prompts_dir)
+        self.reask_prompt = load_prompt(_REASK_PROMPT, folder=self.settings.prompts_dir)
         self._engine: EmbeddedEngine | None = None
         self._chat: ChatModel | None = None
 
     # -- set-up shared by both drivers ---------------------------------------------
 
-    def _ensure_chat(self) -> ChatModel:
+    def ensure_chat(self) -> ChatModel:
+        """The chat model, created on first use (starting the embedded engine if needed)."""
         if self._chat is not None:
             return self._chat
         base_url = self.settings.base_url
@@ -307,9 +317,9 @@ class Summarizer:
         return RunInfo(
             model=chat.model,
             provider=self.settings.provider,
-            base_url=_public_url(chat.base_url),
+            base_url=public_url(chat.base_url),
             mode=self.settings.mode,
-            prompt=PromptInfo(name=self._prompt.name, version=self._prompt.version),
+            prompt=PromptInfo(name=self.prompt.name, version=self.prompt.version),
             document=DocumentInfo(
                 name=document.name,
                 format=document.format,
@@ -336,11 +346,11 @@ class Summarizer:
             UserError: unreadable input, bad prompt or configuration.
             RunError: the provider failed, output was truncated or never valid.
         """
-        document = _as_document(source)
+        document = as_document(source)
         self._check_fits(document)
-        return self._summarize_document(document, schema)
+        return self.summarize_document(document, schema)
 
-    def _summarize_document(
+    def summarize_document(
         self,
         document: Document,
         schema: type[T],
@@ -348,11 +358,17 @@ class Summarizer:
         first_completion: dict[str, Any] | None = None,
         stats: CallStats | None = None,
     ) -> Result[T]:
-        """The sync driver; ``first_completion`` answers the first call (Batch API output)."""
-        chat = self._ensure_chat()
+        """Summarize a loaded document (its size is not checked again).
+
+        ``first_completion`` is a chat-completion body that answers the first call
+        instead of an HTTP request (a Batch API output line): it is validated,
+        grounded and re-asked like any answer. ``stats`` (if given) collects the
+        calls' counts and usage, also when the document fails.
+        """
+        chat = self.ensure_chat()
         stats = stats if stats is not None else CallStats()
         started = time.monotonic()
-        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        steps = _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
         call = next(steps)
         prefetched = first_completion
         while True:
@@ -371,22 +387,22 @@ class Summarizer:
                 break
         return Result(summary, self._run_info(document, chat, stats, extra, started))
 
-    def _first_request_body(self, document: Document, schema: type[BaseModel]) -> dict[str, Any]:
+    def first_request_body(self, document: Document, schema: type[BaseModel]) -> dict[str, Any]:
         """The exact chat-completion body of the document's first call (for the Batch API)."""
-        chat = self._ensure_chat()
-        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        chat = self.ensure_chat()
+        steps = _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
         call = next(steps)
         steps.close()
         return chat.request_body(call.messages, call.response_model, max_tokens=call.max_tokens)
 
     async def asummarize(self, source: Source, *, schema: type[T] = MeetingSummary) -> Result[T]:  # type: ignore[assignment]
         """Async twin of :meth:`summarize`."""
-        document = _as_document(source)
+        document = as_document(source)
         self._check_fits(document)
-        chat = self._ensure_chat()  # engine start-up is a one-off blocking step
+        chat = self.ensure_chat()  # engine start-up is a one-off blocking step
         stats = CallStats()
         started = time.monotonic()
-        steps = _pipeline(document, schema, self._prompt, self._reask_prompt, self.settings)
+        steps = _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
         call = next(steps)
         while True:
             answer = await chat.aextract(

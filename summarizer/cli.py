@@ -9,7 +9,6 @@ failures, 130 for Ctrl-C. No traceback reaches the user.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import signal
@@ -24,11 +23,11 @@ from rich.console import Console
 
 from summarizer import __version__
 from summarizer.api import Result, Summarizer
-from summarizer.config import resolve_settings
+from summarizer.config import Settings, resolve_settings
 from summarizer.engine.build import installed_server
 from summarizer.engine.model import DEFAULT_MODEL, assembled_path
 from summarizer.engine.server import EmbeddedEngine, prepare_engine
-from summarizer.errors import ConfigError, SummarizerError
+from summarizer.errors import BatchFailedError, SummarizerError
 from summarizer.inputs import load_document
 from summarizer.render import to_markdown
 from summarizer.schemas.meeting import MeetingSummary
@@ -160,19 +159,21 @@ def _dump(obj: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _batch_api() -> Any:
-    # Imported lazily: the provider Batch API path is its own module, needed only here.
-    try:
-        return importlib.import_module("summarizer.batch.batch_api")
-    except ModuleNotFoundError as exc:
-        if exc.name != "summarizer.batch.batch_api":
-            raise
-        raise ConfigError("--via batch-api is not available in this build") from exc
+def _batch_api_command(verb: str, out: Path, settings: Settings) -> None:
+    from summarizer.batch import batch_api
+    from summarizer.batch.results import errors_path
 
-
-def _batch_api_command(verb: str, out: Path, settings: Any) -> None:
-    batch_api = _batch_api()
-    _dump(batch_api.status(out, settings) if verb == "status" else batch_api.collect(out, settings))
+    if verb == "status":
+        _dump(batch_api.status(out, settings))
+        return
+    report = batch_api.collect(out, settings)
+    _dump(report)
+    if report.errors_written:
+        # Like a synchronous batch: the report is out, but a failed item is exit 1.
+        raise BatchFailedError(
+            f"{report.errors_written} of {report.items} document(s) failed "
+            f"(reasons in {errors_path(out)})"
+        )
 
 
 @app.command(no_args_is_help=True)
@@ -225,7 +226,7 @@ def batch(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Summarize many documents into a JSON Lines file: resumable, cached, rate-limited."""
-    from summarizer.batch import Batch, BatchOptions
+    from summarizer.batch import Batch, BatchOptions, batch_api
     from summarizer.batch.cost import load_prices
     from summarizer.batch.items import collect_items, parse_shard
     from summarizer.batch.progress import BatchProgress, report_table
@@ -250,7 +251,6 @@ def batch(
             shard=parse_shard(shard) if shard else None,
         )
         if via is Via.batch_api:
-            batch_api = _batch_api()
             documents = []
             with ResultsWriter(out) as writer:
                 for item in items:

@@ -50,6 +50,7 @@ from summarizer.errors import (
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "EXTENSIONS",
     "Document",
     "InputFormat",
     "decode_bytes",
@@ -64,7 +65,7 @@ InputFormat = Literal["text", "vtt", "srt", "json"]
 
 _FORMATS: tuple[str, ...] = get_args(InputFormat)
 
-_EXTENSIONS: dict[str, InputFormat] = {
+EXTENSIONS: dict[str, InputFormat] = {
     ".txt": "text",
     ".md": "text",
     ".text": "text",
@@ -72,7 +73,8 @@ _EXTENSIONS: dict[str, InputFormat] = {
     ".srt": "srt",
     ".json": "json",
 }
-_SUPPORTED_EXTENSIONS = ", ".join(sorted(_EXTENSIONS))
+"""File extensions (lower case) that ``load_document`` reads, and their formats."""
+_SUPPORTED_EXTENSIONS = ", ".join(sorted(EXTENSIONS))
 
 _STDIN_NAME = "<stdin>"
 
@@ -370,7 +372,7 @@ def _format_for_extension(path: Path, where: str) -> InputFormat:
         raise UnsupportedInputError(
             f"has no file extension (supported: {_SUPPORTED_EXTENSIONS})", source=where
         )
-    fmt = _EXTENSIONS.get(suffix)
+    fmt = EXTENSIONS.get(suffix)
     if fmt is None:
         raise UnsupportedInputError(
             f"unsupported file extension {suffix!r} (supported: {_SUPPORTED_EXTENSIONS})",

@@ -62,6 +62,7 @@ __all__ = [
     "MalformedResponseError",
     "estimate_tokens",
     "redact",
+    "status_message",
 ]
 
 logger = logging.getLogger("summarizer")
@@ -355,7 +356,7 @@ class ChatModel:
         if isinstance(cause, SummarizerError):
             return cause
         if isinstance(cause, openai.APIStatusError):
-            message = redact(_status_message(cause), self._secret)
+            message = redact(status_message(cause), self._secret)
             if "context" in message.lower() and cause.status_code == 400:
                 return ContextOverflowError(
                     f"the document does not fit the model's context: {message}", **common
@@ -566,7 +567,8 @@ def _malformed(exc: json.JSONDecodeError) -> MalformedResponseError:
     return MalformedResponseError(f"provider sent a response body that is not JSON ({exc.msg})")
 
 
-def _status_message(exc: openai.APIStatusError) -> str:
+def status_message(exc: openai.APIStatusError) -> str:
+    """The provider's own error message from an HTTP error (not yet redacted)."""
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)

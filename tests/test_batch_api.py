@@ -10,6 +10,9 @@ and parsing, grounding, synchronous re-asks, the results/errors files.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,8 @@ import pytest
 
 from summarizer import Summarizer, resolve_settings
 from summarizer.batch import batch_api
-from summarizer.batch.batch_api import collect, errors_path, manifest_path, status, submit
+from summarizer.batch.batch_api import collect, manifest_path, status, submit
+from summarizer.batch.results import errors_path
 from summarizer.config import Settings
 from summarizer.errors import (
     BatchManifestError,
@@ -34,6 +38,7 @@ from tests.fake_batch_api import FakeBatchAPI, RequestFailure
 from tests.fakeserver import RecordedRequest, Reply, completion, error
 
 KEY = "sk-test-PLANTED-BATCH-KEY-0987654321"
+ROOT = Path(__file__).resolve().parents[1]
 
 LAMPS = """Harbour lighting working group, met in Tromso on 4 February 2026.
 Ingrid Solberg chaired the session and Tomas Berg reported on the lamp survey.
@@ -620,3 +625,106 @@ def test_provider_errors_never_carry_the_key(tmp_path: Path) -> None:
             submit(items(), settings_for(srv), out)
     assert info.value.status_code == 401
     assert KEY not in str(info.value) and "[redacted]" in str(info.value)
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def run_cli(args: list[str], srv: FakeBatchAPI, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``summarizer batch ARGS`` in a subprocess, configured only by flags and env vars."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
+    env |= {
+        "OPENAI_API_KEY": KEY,
+        "SUMMARIZER_BASE_URL": srv.base_url,
+        "SUMMARIZER_MODEL": "fake-model",
+        "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "summarizer", "batch", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_submit_status_collect_end_to_end(tmp_path: Path) -> None:
+    folder = tmp_path / "minutes"
+    folder.mkdir()
+    for item_id, text in ITEMS.items():
+        (folder / Path(item_id).name).write_text(text, encoding="utf-8")
+    (folder / "blank.txt").write_text("\n\n", encoding="utf-8")  # fails to load at submit
+    leaky = f"invalid key {KEY} rejected"  # a provider error body echoing the key
+    answer = make_answer(
+        batch={"visitor figures": BAD_OUTPUT, "rack count": RequestFailure("auth", leaky)},
+        sync={"rack count": error(400, leaky)},
+    )
+    out = tmp_path / "out" / "results.jsonl"
+    out.parent.mkdir()
+    outputs: list[str] = []
+    with FakeBatchAPI(answer) as srv:
+        submitted = run_cli([str(folder), "--via", "batch-api", "--out", str(out)], srv, tmp_path)
+        outputs += [submitted.stdout, submitted.stderr]
+        assert submitted.returncode == 0, submitted.stderr
+        manifest = json.loads(submitted.stdout)
+        assert manifest["status"] == "validating"
+        assert sorted(i["id"] for i in manifest["items"]) == ["bikes.txt", "books.txt", "lamps.txt"]
+        assert srv.chat_requests == []  # nothing summarised synchronously at submit
+
+        polled = run_cli(["status", "--out", str(out)], srv, tmp_path)
+        outputs += [polled.stdout, polled.stderr]
+        assert polled.returncode == 0, polled.stderr
+        assert json.loads(polled.stdout)["status"] == "in_progress"
+
+        collected = run_cli(["collect", "--out", str(out)], srv, tmp_path)
+        outputs += [collected.stdout, collected.stderr]
+        report = json.loads(collected.stdout)
+        # One item failed in the batch and again synchronously: exit 1, one line why.
+        assert collected.returncode == 1
+        assert collected.stderr.strip().count("\n") == 0
+        assert "1 of 3 document(s) failed" in collected.stderr
+        assert (report["status"], report["results_written"], report["errors_written"]) == (
+            "completed",
+            2,
+            1,
+        )
+        assert (report["from_batch"], report["reasked"], report["resent"]) == (2, 1, 1)
+        results, errors = out.read_text(), errors_path(out).read_text()
+        calls = len(srv.requests)
+
+        again = run_cli(["collect", "--out", str(out)], srv, tmp_path)
+        outputs += [again.stdout, again.stderr]
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["already_collected"] == 3
+        # The second collect only polled the batch: no download, no model call.
+        assert [(r.method, r.path) for r in srv.requests[calls:]] == [
+            ("GET", f"/v1/batches/{manifest['batch_id']}")
+        ]
+        sent = list(srv.requests)
+    assert (out.read_text(), errors_path(out).read_text()) == (results, errors)
+    records = {r["id"]: r for r in read_jsonl(out)}
+    assert sorted(records) == ["books.txt", "lamps.txt"]
+    assert {r["via"] for r in records.values()} == {"batch-api"}
+    assert_grounded(records["lamps.txt"], LAMPS)
+    assert_grounded(records["books.txt"], BOOKS)
+    failures = {e["id"]: e for e in read_jsonl(errors_path(out))}
+    assert sorted(failures) == ["bikes.txt", "blank.txt"]
+    assert failures["blank.txt"]["error"]["type"] == "EmptyInputError"
+    assert failures["blank.txt"]["input_sha256"] is None
+    assert failures["bikes.txt"]["error"]["exit_code"] == 1
+    assert "[redacted]" in failures["bikes.txt"]["error"]["message"]
+
+    # The key was really sent, and is in no file written and no output printed.
+    assert all(r.headers.get("authorization") == f"Bearer {KEY}" for r in sent)
+    written = sorted(path for path in (tmp_path / "out").iterdir())
+    assert {path.name for path in written} == {
+        "results.jsonl",
+        "results.errors.jsonl",
+        "results.jsonl.batch.json",
+        "results.jsonl.batch.docs.jsonl",
+    }
+    for path in written:
+        assert KEY not in path.read_text(encoding="utf-8"), path.name
+    for text in outputs:
+        assert KEY not in text

@@ -75,3 +75,19 @@ def test_a_file_that_is_only_a_torn_line_becomes_empty(tmp_path: Path) -> None:
     with ResultsWriter(out) as writer:
         assert writer.done == {}
     assert out.read_bytes() == b""
+
+
+def test_the_errors_file_appears_with_its_first_record(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    with ResultsWriter(out) as writer:
+        writer.write_result("a", "1", RESULT, "batch-api")
+    assert out.exists() and not errors_path(out).exists()
+    with ResultsWriter(out) as writer:
+        assert writer.has_result("a", "1") and not writer.has_result("a", "2")
+        writer.write_error("b", "2", ProviderError("HTTP 500"), message="batch failed;\nretry too")
+    [error] = list(read_records(errors_path(out)))
+    assert error["error"] == {
+        "type": "ProviderError",
+        "message": "batch failed; retry too",
+        "exit_code": 1,
+    }

@@ -6,7 +6,7 @@ batch on it (``POST /v1/batches``), poll it (``GET /v1/batches/{id}``), then
 download its output and error files (``GET /v1/files/{id}/content``).
 
 * :func:`submit` builds, for each document, exactly the body the synchronous
-  path sends for its first call (``Summarizer._first_request_body``: instructor
+  path sends for its first call (``Summarizer.first_request_body``: instructor
   itself builds it, so the prompt, the ``response_format`` and the sampling
   parameters are the same), uploads them with ``custom_id`` derived from the
   item id, starts the batch, and writes the manifest ``<out>.batch.json``
@@ -23,6 +23,11 @@ download its output and error files (``GET /v1/files/{id}/content``).
   expired or cancelled batch) is summarised synchronously from scratch. Either
   way an item costs at most ``Settings.worst_case_calls`` HTTP requests, the
   synchronous bound. What still fails goes to the errors file.
+
+Results and errors go through :class:`~summarizer.batch.results.ResultsWriter`,
+the synchronous runner's writer: the same record format (``via`` is
+``"batch-api"`` for a batch answer, ``"sync"`` for an item resent synchronously),
+the same errors file, the same crash-safe appends and torn-tail repair.
 
 Collect is idempotent: each item's outcome is recorded in the manifest right
 after its line is appended (and fsynced), and an item whose document already
@@ -49,7 +54,9 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from summarizer.api import PromptInfo, Summarizer, _public_url
+from summarizer.api import PromptInfo, Summarizer, public_url
+from summarizer.batch.cost import add_usage, usage_dict
+from summarizer.batch.results import ResultsWriter
 from summarizer.config import ProviderKind, Settings, StructuredMode
 from summarizer.errors import (
     BatchManifestError,
@@ -61,7 +68,7 @@ from summarizer.errors import (
     RunError,
 )
 from summarizer.inputs import Document, InputFormat
-from summarizer.llm import CallStats, _status_message, redact
+from summarizer.llm import CallStats, redact, status_message
 from summarizer.schemas.meeting import MeetingSummary
 
 __all__ = [
@@ -71,7 +78,6 @@ __all__ = [
     "CollectReport",
     "collect",
     "docs_path",
-    "errors_path",
     "manifest_path",
     "status",
     "submit",
@@ -167,8 +173,8 @@ class CollectReport(BaseModel):
         description="Items the batch did not answer, summarised synchronously from scratch.",
     )
     sync_http_calls: int = 0
-    batch_usage: dict[str, int] = Field(default_factory=lambda: _usage(0, 0))
-    sync_usage: dict[str, int] = Field(default_factory=lambda: _usage(0, 0))
+    batch_usage: dict[str, int] = Field(default_factory=usage_dict)
+    sync_usage: dict[str, int] = Field(default_factory=usage_dict)
     price_factor: float = BATCH_PRICE_FACTOR
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,11 +193,6 @@ def manifest_path(out: Path) -> Path:
 def docs_path(out: Path) -> Path:
     """``results.jsonl`` -> ``results.jsonl.batch.docs.jsonl`` (the batch's documents)."""
     return out.with_name(out.name + ".batch.docs.jsonl")
-
-
-def errors_path(out: Path) -> Path:
-    """``results.jsonl`` -> ``results.errors.jsonl``."""
-    return out.with_name(out.stem + ".errors.jsonl")
 
 
 # -- public functions -------------------------------------------------------------------
@@ -231,7 +232,7 @@ def submit(items: Sequence[tuple[str, Document]], settings: Settings, out: Path)
     lines: list[str] = []
     with Summarizer(settings=settings) as summarizer:
         for item_id, document in items:
-            body = summarizer._first_request_body(document, MeetingSummary)
+            body = summarizer.first_request_body(document, MeetingSummary)
             custom_id = _custom_id(item_id)
             request = {"custom_id": custom_id, "method": "POST", "url": _ENDPOINT, "body": body}
             lines.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")))
@@ -245,8 +246,8 @@ def submit(items: Sequence[tuple[str, Document]], settings: Settings, out: Path)
             )
         model = str(body["model"])
         prompt = PromptInfo(
-            name=summarizer._prompt.name,
-            version=summarizer._prompt.version,
+            name=summarizer.prompt.name,
+            version=summarizer.prompt.version,
         )
 
     # The documents go to disk before the batch exists: a batch whose documents were
@@ -280,7 +281,7 @@ def submit(items: Sequence[tuple[str, Document]], settings: Settings, out: Path)
         input_file_id=uploaded.id,
         status=batch.status,
         provider=settings.provider,
-        base_url=_public_url(settings.base_url),
+        base_url=public_url(settings.base_url),
         model=model,
         mode=settings.mode,
         prompt=prompt,
@@ -353,34 +354,35 @@ def collect(out: Path, settings: Settings) -> CollectReport:
         return report
     answers, problems = _download_outcomes(manifest, settings)
     documents = _read_docs(docs_path(out))
-    recorded = _recorded_results(out)
     # The same model, mode and prompt as at submit, whatever the caller configured now:
     # re-asks continue the conversation the batch started.
     collect_settings = settings.with_overrides(
         model=manifest.model, mode=manifest.mode, prompt=manifest.prompt.name
     )
     with Summarizer(settings=collect_settings) as summarizer:
-        if summarizer._prompt.version != manifest.prompt.version:
+        if summarizer.prompt.version != manifest.prompt.version:
             raise BatchManifestError(
-                f"prompt {manifest.prompt.name!r} is version {summarizer._prompt.version} now "
+                f"prompt {manifest.prompt.name!r} is version {summarizer.prompt.version} now "
                 f"but the batch was submitted with version {manifest.prompt.version}"
             )
         for item in pending:  # check every item before writing anything
             document = _document_for(item, documents)
-            body = summarizer._first_request_body(document, MeetingSummary)
+            body = summarizer.first_request_body(document, MeetingSummary)
             if _body_sha256(body) != item.request_sha256:
                 raise BatchManifestError(
                     f"item {item.id!r}: the request rebuilt now differs from the one submitted "
                     "(prompt, prompts folder or settings changed); collect with the settings "
                     "used for submit"
                 )
-        for item in pending:
-            if (item.id, item.input_sha256) in recorded:
-                item.outcome = "result"  # written by a collect interrupted before its manifest
-                report.already_collected += 1
-            else:
-                _collect_item(summarizer, item, documents, answers, problems, out, report)
-            _write_manifest(out, manifest)
+        with ResultsWriter(out) as writer:
+            for item in pending:
+                if writer.has_result(item.id, item.input_sha256):
+                    # Written by a collect interrupted before it updated the manifest.
+                    item.outcome = "result"
+                    report.already_collected += 1
+                else:
+                    _collect_item(summarizer, item, documents, answers, problems, writer, report)
+                _write_manifest(out, manifest)
     return report
 
 
@@ -393,7 +395,7 @@ def _collect_item(
     documents: dict[str, Document],
     answers: dict[str, dict[str, Any]],
     problems: dict[str, str],
-    out: Path,
+    writer: ResultsWriter,
     report: CollectReport,
 ) -> None:
     document = _document_for(item, documents)
@@ -413,7 +415,7 @@ def _collect_item(
             problems.get(item.custom_id, "missing from the output"),
         )
     try:
-        result = summarizer._summarize_document(
+        result = summarizer.summarize_document(
             document, MeetingSummary, first_completion=first, stats=stats
         )
     except RunError as exc:
@@ -421,39 +423,29 @@ def _collect_item(
         if first is None:
             reason = problems.get(item.custom_id, "missing from the batch output")
             message = f"batch request failed ({reason}); synchronous retry failed: {message}"
-        _append_jsonl(
-            errors_path(out),
-            {
-                "id": item.id,
-                "input_sha256": item.input_sha256,
-                "error": {
-                    "type": type(exc).__name__,
-                    "message": redact(message, summarizer.settings.api_key),
-                    "exit_code": exc.exit_code,
-                },
-            },
+        writer.write_error(
+            item.id,
+            item.input_sha256,
+            exc,
+            message=redact(message, summarizer.settings.api_key),
         )
         item.outcome = "error"
         report.errors_written += 1
     else:
-        _append_jsonl(
-            out,
-            {
-                "id": item.id,
-                "input_sha256": item.input_sha256,
-                **result.to_dict(),
-                "via": "batch-api" if first is not None else "sync",
-            },
+        writer.write_result(
+            item.id,
+            item.input_sha256,
+            result.to_dict(),
+            "batch-api" if first is not None else "sync",
         )
         item.outcome = "result"
         report.results_written += 1
     report.reasked += 1 if stats.prefetched_rejected else 0
     report.sync_http_calls += stats.http_calls
-    _add_usage(report.batch_usage, batch_prompt, batch_completion)
-    _add_usage(
+    add_usage(report.batch_usage, usage_dict(batch_prompt, batch_completion))
+    add_usage(
         report.sync_usage,
-        stats.prompt_tokens - batch_prompt,
-        stats.completion_tokens - batch_completion,
+        usage_dict(stats.prompt_tokens - batch_prompt, stats.completion_tokens - batch_completion),
     )
 
 
@@ -537,7 +529,7 @@ class _BatchClient:
         except openai.APIStatusError as exc:
             raise ProviderError(
                 f"{what}: provider answered HTTP {exc.status_code}: "
-                f"{redact(_status_message(exc), self._secret)}",
+                f"{redact(status_message(exc), self._secret)}",
                 status_code=exc.status_code,
                 request_id=exc.request_id,
             ) from exc
@@ -565,7 +557,7 @@ def _check_provider(settings: Settings) -> None:
 
 def _check_same_provider(manifest: BatchManifest, settings: Settings) -> None:
     _check_provider(settings)
-    here = _public_url(settings.base_url)
+    here = public_url(settings.base_url)
     if here != manifest.base_url:
         raise BatchManifestError(
             f"batch {manifest.batch_id} was submitted to {manifest.base_url or 'OpenAI'}, "
@@ -612,28 +604,6 @@ def _body_sha256(body: dict[str, Any]) -> str:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def _usage(prompt: int, completion: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _add_usage(total: dict[str, int], prompt: int, completion: int) -> None:
-    for key, value in _usage(prompt, completion).items():
-        total[key] += value
-
-
-def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line, flushed and fsynced (a crash loses at most this line)."""
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -710,19 +680,3 @@ def _document_for(item: BatchItem, documents: dict[str, Document]) -> Document:
             "was changed since submit"
         )
     return document
-
-
-def _recorded_results(out: Path) -> set[tuple[str, str]]:
-    """``(id, input_sha256)`` of every line already in the results file."""
-    recorded: set[tuple[str, str]] = set()
-    try:
-        with out.open(encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    record = json.loads(line)
-                    recorded.add((str(record["id"]), str(record["input_sha256"])))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn last line from a crash: that item is redone
-    except FileNotFoundError:
-        pass
-    return recorded

@@ -26,7 +26,35 @@ from summarizer.config import Settings
 from summarizer.errors import ConfigError
 from summarizer.inputs import Document
 
-__all__ = ["PRICES", "Budget", "Price", "Tally", "load_prices", "price_for", "worst_case_usage"]
+__all__ = [
+    "PRICES",
+    "Budget",
+    "Price",
+    "Tally",
+    "add_usage",
+    "load_prices",
+    "price_for",
+    "usage_dict",
+    "worst_case_usage",
+]
+
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def usage_dict(prompt_tokens: int = 0, completion_tokens: int = 0) -> dict[str, int]:
+    """An OpenAI-shaped usage dict (``total_tokens`` is the sum of the other two)."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def add_usage(total: dict[str, int], more: dict[str, int]) -> None:
+    """Add the usage ``more`` into ``total``, key by key."""
+    for key in _USAGE_KEYS:
+        total[key] = total.get(key, 0) + more.get(key, 0)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from summarizer.errors import ConfigError, InputError, MalformedInputError
-from summarizer.inputs import _EXTENSIONS, Document, document_from_text, load_document
+from summarizer.inputs import EXTENSIONS, Document, document_from_text, load_document
 
 __all__ = ["Item", "Shard", "collect_items", "parse_shard"]
 
@@ -88,7 +88,7 @@ def _walk(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if not name.startswith(".") and Path(name).suffix.lower() in _EXTENSIONS:
+            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
                 found.append(Path(root) / name)
     return sorted(found)
 

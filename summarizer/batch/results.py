@@ -5,7 +5,12 @@ Every finished document becomes **one complete line**, written with a single
 before the next document is reported done. A ``kill -9`` can therefore only
 lose documents still in flight; if it ever lands mid-write, the torn tail
 (bytes after the last newline) is cut off when the file is opened again, so
-a reader never sees a partial record.
+a reader never sees a partial record. The errors file is created with its
+first record, so a run without failures leaves none behind.
+
+Both batch paths write through :class:`ResultsWriter`: the synchronous runner
+and the provider Batch API's ``collect``, so the two files have one format and
+one resume rule whichever way a document went.
 
 Results (``results.jsonl``)::
 
@@ -89,12 +94,22 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
 
 
 class _AppendFile:
-    def __init__(self, path: Path) -> None:
+    """One append-only JSON Lines file; opened at once, or with its first record (lazy)."""
+
+    def __init__(self, path: Path, *, lazy: bool = False) -> None:
         self.path = path
         self.repaired_bytes = _repair_tail(path)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = None if lazy else self._open()
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, record: dict[str, Any]) -> None:
+        if self._fd is None:
+            try:
+                self._fd = self._open()
+            except OSError as exc:
+                raise ConfigError(f"cannot write to {self.path}: {exc.strerror or exc}") from exc
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
         data = line.encode("utf-8")
         # One write call for the whole line; loop only if the kernel writes less.
@@ -105,7 +120,9 @@ class _AppendFile:
         os.fsync(self._fd)
 
     def close(self) -> None:
-        os.close(self._fd)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class ResultsWriter:
@@ -124,7 +141,7 @@ class ResultsWriter:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             self._results = _AppendFile(out)
-            self._errors = _AppendFile(self.errors_out)
+            self._errors = _AppendFile(self.errors_out, lazy=True)
         except OSError as exc:
             raise ConfigError(f"cannot write results to {out}: {exc.strerror or exc}") from exc
         self.done: dict[str, str] = {
@@ -133,6 +150,10 @@ class ResultsWriter:
             if isinstance(r.get("id"), str)
         }
         self._lock = threading.Lock()
+
+    def has_result(self, item_id: str, input_sha256: str) -> bool:
+        """Whether the results file already holds this id for this very document."""
+        return self.done.get(item_id) == input_sha256
 
     @property
     def repaired_bytes(self) -> int:
@@ -154,14 +175,29 @@ class ResultsWriter:
             self._results.append(record)
             self.done[item_id] = input_sha256
 
-    def write_error(self, item_id: str, input_sha256: str | None, error: SummarizerError) -> None:
-        """Append one error record (the message is the error's one line, already redacted)."""
+    def write_error(
+        self,
+        item_id: str,
+        input_sha256: str | None,
+        error: SummarizerError,
+        *,
+        message: str | None = None,
+    ) -> None:
+        """Append one error record.
+
+        Args:
+            item_id: The document's id.
+            input_sha256: Its hash (None when it could not even be loaded).
+            error: The failure; its class and exit code are recorded.
+            message: One line to record instead of ``str(error)`` (a caller adding
+                context). Either way it must already be redacted.
+        """
         record = {
             "id": item_id,
             "input_sha256": input_sha256,
             "error": {
                 "type": type(error).__name__,
-                "message": str(error),
+                "message": " ".join((str(error) if message is None else message).split()),
                 "exit_code": error.exit_code,
             },
         }

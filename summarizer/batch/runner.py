@@ -28,9 +28,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from summarizer.api import Result, RunInfo, Source, Summarizer, _as_document
+from summarizer.api import Result, RunInfo, Source, Summarizer, as_document
 from summarizer.batch.cache import CACHE_FILE, ResultCache, cache_key
-from summarizer.batch.cost import Budget, Price, Tally, price_for, worst_case_usage
+from summarizer.batch.cost import Budget, Price, Tally, price_for, usage_dict, worst_case_usage
 from summarizer.batch.items import Item
 from summarizer.batch.limiter import RateLimiter
 from summarizer.batch.results import ResultsWriter, Via, errors_path
@@ -59,7 +59,6 @@ T = TypeVar("T", bound=BaseModel)
 # Without a provider limit to respect, this many requests in flight keeps a hosted
 # API busy without storming it; the embedded engine gets one slot per worker instead.
 DEFAULT_REMOTE_CONCURRENCY = 8
-_ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class ItemResult(Generic[T]):
     result: Result[T] | None = None
     error: SummarizerError | None = None
     via: Via | None = None
-    usage: dict[str, int] = field(default_factory=lambda: dict(_ZERO_USAGE))
+    usage: dict[str, int] = field(default_factory=usage_dict)
 
     @property
     def ok(self) -> bool:
@@ -256,7 +255,7 @@ class Batch(Generic[T]):
     def _model_id(self) -> str:
         if self._model is None:
             # A server configured without a model: ask it (a GET, not a model call).
-            self._model = self.settings.model or self.summarizer._ensure_chat().model
+            self._model = self.settings.model or self.summarizer.ensure_chat().model
         return self._model
 
     def _price_of(self, model: str) -> Price | None:
@@ -308,7 +307,7 @@ class Batch(Generic[T]):
 
     def _cache_key(self, document: Document) -> str:
         prompts = {
-            p.name: p.version for p in (self.summarizer._prompt, self.summarizer._reask_prompt)
+            p.name: p.version for p in (self.summarizer.prompt, self.summarizer.reask_prompt)
         }
         return cache_key(
             model=self._model_id(),
@@ -355,14 +354,14 @@ class Batch(Generic[T]):
             self.report.not_started += 1
             return None
         self._in_flight += 1
-        usage = dict(_ZERO_USAGE)
+        usage = usage_dict()
         try:
             result = await self.summarizer.asummarize(document, schema=self.schema)
             usage = dict(result.run.usage)
             self.report.completions += result.run.completions
         except SummarizerError as error:
             if isinstance(error, RunError):
-                usage = {**_ZERO_USAGE, **error.usage}
+                usage = {**usage_dict(), **error.usage}
                 self.report.completions += error.attempts or 0
             return self._finish(ItemResult(item.id, sha, error=error, usage=usage))
         finally:
@@ -445,7 +444,7 @@ def _items(sources: Iterable[Source | tuple[str, Source]]) -> list[Item]:
 
 
 def _loader(source: Source) -> Callable[[], Document]:
-    return lambda: _as_document(source)
+    return lambda: as_document(source)
 
 
 async def asummarize_many(
