@@ -116,6 +116,12 @@ class RunInfo(BaseModel):
     engine_seconds: float | None = Field(
         default=None, description="Compute time the llama.cpp engine reported, when it did."
     )
+    engine_prompt_s: float | None = Field(
+        default=None, description="Of which prompt evaluation (llama.cpp's own clock)."
+    )
+    engine_generation_s: float | None = Field(
+        default=None, description="Of which token generation (llama.cpp's own clock)."
+    )
 
 
 @dataclass(frozen=True)
@@ -335,6 +341,8 @@ class Summarizer:
             dropped=[Dropped(**d) for d in extra["dropped"]],
             duration_s=round(time.monotonic() - started, 3),
             engine_seconds=round(engine_s, 3) if engine_s else None,
+            engine_prompt_s=round(stats.engine_prompt_ms / 1000, 3) if engine_s else None,
+            engine_generation_s=round(stats.engine_predicted_ms / 1000, 3) if engine_s else None,
         )
 
     # -- drivers -------------------------------------------------------------------

@@ -37,10 +37,7 @@ Evidence = Annotated[
     str,
     EvidenceQuote(),
     Field(
-        description=(
-            "An exact quote copied character for character from the document that "
-            "supports this item; one sentence or clause, no paraphrase."
-        ),
+        description=("Exact quote from the document that supports this item."),
         max_length=250,
     ),
 ]

@@ -24,11 +24,9 @@ class Participant(BaseModel):
     model_config = _STRICT
 
     name: Mentioned = Field(description="Full name as written in the document.", max_length=80)
-    role: str | None = Field(
-        description="Title or role in the meeting, or null if not stated.", max_length=120
-    )
+    role: str | None = Field(description="Title or role in the meeting.", max_length=120)
     organization: str | None = Field(
-        description="Organisation or country the person represents, or null if not stated.",
+        description="Organisation or country the person represents.",
         max_length=80,
     )
     evidence: Evidence
@@ -63,12 +61,8 @@ class ActionItem(BaseModel):
     model_config = _STRICT
 
     task: str = Field(description="What has to be done.", max_length=200)
-    owner: str | None = Field(
-        description="Who will do it, or null if the document names nobody.", max_length=80
-    )
-    due_date: OptionalDate = Field(
-        description="Deadline as YYYY-MM-DD, or null if the document gives none."
-    )
+    owner: str | None = Field(description="Who will do it.", max_length=80)
+    due_date: OptionalDate = Field(description="Deadline.")
     evidence: Evidence
 
 
@@ -78,11 +72,9 @@ class MeetingSummary(BaseModel):
     model_config = _STRICT
 
     title: str = Field(description="A short title for the meeting.", max_length=120)
-    date: OptionalDate = Field(
-        description="Day the meeting took place as YYYY-MM-DD, or null if not stated."
-    )
+    date: OptionalDate = Field(description="Day the meeting took place.")
     location: Mentioned | None = Field(
-        description="City or venue where the meeting took place, or null if not stated.",
+        description="City or venue of the meeting.",
         max_length=80,
     )
     participants: list[Participant] = Field(
