@@ -94,8 +94,8 @@ def main() -> int:
     settings = resolve_settings(env=env)
     rows: list[dict[str, Any]] = []
     with Summarizer(settings=settings) as s:
-        s._ensure_chat()  # start the engine outside the timed runs
-        engine = s._engine
+        s.ensure_chat()  # start the engine outside the timed runs
+        engine = s.engine
         assert engine is not None and engine._proc is not None
         startup = engine.startup_s or 0.0
         server = engine.base_url.removesuffix("/v1")

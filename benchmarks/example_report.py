@@ -76,7 +76,7 @@ def main() -> int:
                     "dropped": len(data["run"]["dropped"]),
                 }
             )
-        startup = s._engine.startup_s if s._engine else None
+        startup = s.engine.startup_s if s.engine else None
     header = list(rows[0])
     print(" | ".join(header))
     for row in rows:

@@ -282,6 +282,11 @@ class Summarizer:
 
     # -- set-up shared by both drivers ---------------------------------------------
 
+    @property
+    def engine(self) -> EmbeddedEngine | None:
+        """The embedded engine this summarizer started, if any (None before first use)."""
+        return self._engine
+
     def ensure_chat(self) -> ChatModel:
         """The chat model, created on first use (starting the embedded engine if needed)."""
         if self._chat is not None:

@@ -44,7 +44,7 @@ def test_embedded_engine_summarizes_a_fixture(engine_ready: None) -> None:
     schema = json.loads((ROOT / "schemas" / "meeting_summary.schema.json").read_text())
     with Summarizer(settings=_settings()) as summarizer:
         result = summarizer.summarize(source)
-        engine = summarizer._engine
+        engine = summarizer.engine
         assert engine is not None and engine.running
         assert engine.host == "127.0.0.1"
         port = engine.port
