@@ -76,7 +76,7 @@ def _root(
     """Evidence-grounded structured summaries of meeting documents."""
 
 
-def _write(text: str, out: Path | None) -> None:
+def _write(text: str, out: Path | None, *, quiet: bool = False) -> None:
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -84,7 +84,8 @@ def _write(text: str, out: Path | None) -> None:
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)  # readers never see a half-written file
-    _progress(f"wrote {out}")
+    if not quiet:
+        _progress(f"wrote {out}")
 
 
 @app.command()
@@ -137,7 +138,7 @@ def summarize(
         text = to_markdown(result.summary, result.run)
     else:
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    _write(text, out)
+    _write(text, out, quiet=quiet)
     if not quiet:
         run = result.run
         _progress(
