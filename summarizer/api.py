@@ -15,6 +15,9 @@ Per document:
 4. up to ``grounding_reasks`` follow-up calls asking for exact quotes of the
    failing items only (a bounded prompt: the same prefix plus a short list);
 5. drop what is still ungrounded and report it in ``run.dropped``.
+
+Grounding checks against the document with instruction-like passages masked
+(``summarizer.quarantine``), so injected text cannot serve as evidence.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from summarizer.grounding import (
 from summarizer.inputs import Document, document_from_text, load_document
 from summarizer.llm import CallStats, ChatModel
 from summarizer.prompts import Prompt, load_prompt
+from summarizer.quarantine import quarantine
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -140,6 +144,12 @@ def _fence(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def _tag_name(name: str) -> str:
+    # The name sits in an attribute of the fence's opening tag; a file name (or a
+    # caller's name) with quotes, brackets or line breaks must not end that tag early.
+    return " ".join(name.translate({ord(c): None for c in '"<>'}).split())
+
+
 def _as_document(source: Source) -> Document:
     if isinstance(source, Document):
         return source
@@ -178,7 +188,7 @@ def _pipeline(
     """The whole per-document procedure, free of I/O: yields calls, returns the summary."""
     rendered = prompt.render(
         document=document.text,
-        name=document.name,
+        name=_tag_name(document.name),
         fence=_fence(document.text),
         field_guide=field_guide(schema),
     )
@@ -187,7 +197,9 @@ def _pipeline(
     messages.append({"role": "user", "content": user_text})
 
     raw = yield _Call(messages, schema)
-    source = SourceText(document.text)
+    # Evidence may not cite passages that address the model (summarizer.quarantine):
+    # an item supported only by an injected instruction is not grounded.
+    source = SourceText(quarantine(document.text).text)
     grounded, report = ground(raw, source)
     aligned, anchored = len(report.aligned), len(report.anchored)
     dropped = list(report.dropped)
