@@ -134,6 +134,10 @@ def summarize(
             result: Result[MeetingSummary] = summarizer.summarize(document)
     except SummarizerError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        # typer turns Ctrl-C into a silent exit 130; say why (the engine is stopped by now).
+        _err.print("interrupted")
+        raise typer.Exit(130) from None
     if output_format is OutputFormat.md:
         text = to_markdown(result.summary, result.run)
     else:
