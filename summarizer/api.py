@@ -108,6 +108,11 @@ class RunInfo(BaseModel):
         "that best supports them."
     )
     dropped: list[Dropped]
+    masked_passages: int = Field(
+        default=0,
+        description="Passages of the document that address the model (prompt injection "
+        "markers), which evidence was not allowed to cite.",
+    )
     duration_s: float
     engine_seconds: float | None = Field(
         default=None, description="Compute time the llama.cpp engine reported, when it did."
@@ -199,7 +204,8 @@ def _pipeline(
     raw = yield _Call(messages, schema)
     # Evidence may not cite passages that address the model (summarizer.quarantine):
     # an item supported only by an injected instruction is not grounded.
-    source = SourceText(quarantine(document.text).text)
+    masked = quarantine(document.text)
+    source = SourceText(masked.text)
     grounded, report = ground(raw, source)
     aligned, anchored = len(report.aligned), len(report.anchored)
     dropped = list(report.dropped)
@@ -226,7 +232,14 @@ def _pipeline(
         failures = report.failures
     final, removed = drop_failures(grounded, failures)
     dropped += removed
-    return final, {"aligned": aligned, "anchored": anchored, "dropped": dropped, "reasks": reasks}  # type: ignore[return-value]
+    extra = {
+        "aligned": aligned,
+        "anchored": anchored,
+        "dropped": dropped,
+        "reasks": reasks,
+        "masked": len(masked.spans),
+    }
+    return final, extra  # type: ignore[return-value]
 
 
 class Summarizer:
@@ -321,6 +334,7 @@ class Summarizer:
             aligned_quotes=extra["aligned"],
             anchored_quotes=extra["anchored"],
             dropped=[Dropped(**d) for d in extra["dropped"]],
+            masked_passages=extra["masked"],
             duration_s=round(time.monotonic() - started, 3),
             engine_seconds=round(engine_s, 3) if engine_s else None,
         )

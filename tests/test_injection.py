@@ -146,6 +146,7 @@ def test_obedient_model_output_is_grounded_away(name: str) -> None:
         first = len(case["real"].get(key, []))
         injected |= {f"{key}[{first + i}]" for i in range(len(value))}
     assert {d.key.split(".")[0] for d in result.run.dropped} == injected
+    assert result.run.masked_passages == len(quarantine(text).spans) >= 1
     assert srv.calls <= resolve_settings(base_url=srv.base_url, env={}).worst_case_calls
 
 
