@@ -46,7 +46,7 @@ from summarizer.grounding import (
 from summarizer.inputs import Document, document_from_text, load_document
 from summarizer.llm import CallStats, ChatModel
 from summarizer.prompts import Prompt, load_prompt
-from summarizer.quarantine import quarantine
+from summarizer.quarantine import injected_terms, quarantine, strip_injected
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -231,6 +231,9 @@ def _pipeline(
         dropped += report.dropped
         failures = report.failures
     final, removed = drop_failures(grounded, failures)
+    dropped += removed
+    # Free text has no quote to check: what repeats an injected name or code goes.
+    final, removed = strip_injected(final, injected_terms(document.text, masked))
     dropped += removed
     extra = {
         "aligned": aligned,

@@ -18,10 +18,26 @@ entries", "the new policy") is not a marker.
 
 from __future__ import annotations
 
+import json
 import re
+import types
+import typing
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["MASK", "Quarantine", "quarantine"]
+from pydantic import BaseModel, ValidationError
+
+__all__ = [
+    "MASK",
+    "Quarantine",
+    "injected_terms",
+    "quarantine",
+    "repeats_injection",
+    "strip_injected",
+]
+
+T = TypeVar("T", bound=BaseModel)
+_REASON = "repeats a name, number or code found only in an instruction to the model"
 
 MASK = "\u25a0"
 """Stands in for every masked character: not a word character and not a space, so
@@ -112,3 +128,120 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+# A name, number or code: words joined by hyphens, apostrophes, commas or dots
+# ("Brightwater-Kane", "QX-5581", "40,000", "1999-12-31").
+_TERM = re.compile(r"[^\W_]+(?:[-',./][^\W_]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?\n])[\s\"'*>#-]*$")
+
+
+def _terms(text: str) -> list[tuple[str, int]]:
+    """Every term of ``text`` and its parts, lower-cased, with their start offsets."""
+    found = []
+    for m in _TERM.finditer(text):
+        word = m.group()
+        found.append((word.lower(), m.start()))
+        for part in re.split(r"[-',./]", word):
+            if part and part != word:
+                found.append((part.lower(), m.start()))
+    return found
+
+
+def injected_terms(document: str, masked: Quarantine) -> frozenset[str]:
+    """Names, numbers and codes that the document states only inside masked passages.
+
+    A capitalised word that does not open a sentence (a name: "Quentin Vexmoor",
+    "Castle Grimwald") or any word with a digit ("QX-5581", "1999-12-31") counts,
+    if the unmasked text never uses it. An output that repeats one took it from
+    an instruction aimed at the model.
+    """
+    if not masked.spans:
+        return frozenset()
+    clean = {word for word, _ in _terms(masked.text)}
+    found: set[str] = set()
+    for start, end in masked.spans:
+        passage = document[start:end]
+        for m in _TERM.finditer(passage):
+            word = m.group()
+            opens_sentence = _SENTENCE_START.search(passage, 0, m.start()) is not None
+            named = word[0].isupper() and not opens_sentence
+            if named:
+                # The name and its parts ("Brightwater-Kane": also "Brightwater").
+                candidates = {term for term, _ in _terms(word) if len(term) > 2}
+            elif any(c.isdigit() for c in word):
+                # A number or code as a whole: its parts ("40" of "40,000") are too common.
+                candidates = {word.lower()} if len(word) > 2 else set()
+            else:
+                continue
+            found |= candidates - clean
+    return frozenset(found)
+
+
+def repeats_injection(text: str, terms: frozenset[str]) -> bool:
+    """Whether ``text`` uses any of ``terms`` (see :func:`injected_terms`)."""
+    return bool(terms) and any(term in terms for term, _ in _terms(text))
+
+
+def strip_injected(result: T, terms: frozenset[str]) -> tuple[T, list[dict[str, str]]]:
+    """Remove from ``result`` what repeats ``terms``: list items whole, sentences of texts.
+
+    Free-text fields (a title, a summary) carry no quote to check, so this is
+    what keeps an obeyed instruction out of them. Returns the cleaned copy and
+    one ``{"key", "item", "reason"}`` record per removal.
+    """
+    if not terms:
+        return result, []
+    dropped: list[dict[str, str]] = []
+
+    def clean(value: Any, key: str, optional: bool) -> Any:
+        if isinstance(value, str) and repeats_injection(value, terms):
+            dropped.append({"key": key, "item": value[:200], "reason": _REASON})
+            kept = " ".join(
+                m.group().strip()
+                for m in _SENTENCE.finditer(value)
+                if m.group().strip() and not repeats_injection(m.group(), terms)
+            )
+            return kept or (None if optional else "")
+        if isinstance(value, list):
+            kept_items = []
+            for i, item in enumerate(value):
+                if repeats_injection(json.dumps(item, ensure_ascii=False), terms):
+                    dropped.append(
+                        {"key": f"{key}[{i}]", "item": _describe(item), "reason": _REASON}
+                    )
+                else:
+                    kept_items.append(item)
+            return kept_items
+        if isinstance(value, dict):
+            return {k: clean(v, f"{key}.{k}", False) for k, v in value.items()}
+        return value
+
+    data = result.model_dump(mode="json")
+    fields = type(result).model_fields
+    cleaned = {
+        name: clean(value, name, name in fields and _allows_none(fields[name].annotation))
+        for name, value in data.items()
+    }
+    if not dropped:
+        return result, []
+    try:
+        return type(result).model_validate(cleaned), dropped
+    except ValidationError:
+        # The schema will not take the cleaned result (a required text left empty):
+        # keep it as it was, and say so, rather than fail the run.
+        return result, [
+            {**d, "reason": f"{d['reason']} (kept: the schema needs it)"} for d in dropped
+        ]
+
+
+def _allows_none(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(
+        None
+    ) in typing.get_args(annotation)
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, dict):
+        return "; ".join(f"{k}={v}" for k, v in item.items() if k != "evidence" and v)[:200]
+    return str(item)[:200]

@@ -35,7 +35,7 @@ from summarizer.api import _fence
 from summarizer.errors import InputError
 from summarizer.inputs import document_from_text
 from summarizer.prompts import load_prompt
-from summarizer.quarantine import MASK, quarantine
+from summarizer.quarantine import MASK, injected_terms, quarantine
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 from tests.conftest import FIXTURES, ROOT
@@ -75,6 +75,8 @@ def _obedient(case: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, list):
             value = [
                 {k: case["attack_quote"] if v == "ATTACK" else v for k, v in item.items()}
+                if isinstance(item, dict)
+                else item
                 for item in value
             ]
             answer[key] = answer[key] + value
@@ -147,6 +149,11 @@ def test_obedient_model_output_is_grounded_away(name: str) -> None:
         injected |= {f"{key}[{first + i}]" for i in range(len(value))}
     assert {d.key.split(".")[0] for d in result.run.dropped} == injected
     assert result.run.masked_passages == len(quarantine(text).spans) >= 1
+    # Free text keeps its genuine sentence: only the sentence repeating the attack went.
+    summary = case["obedient"].get("summary")
+    if summary is not None:
+        first, _, rest = summary.partition(". ")
+        assert data["summary"]["summary"] == (f"{first}." if rest else "")
     assert srv.calls <= resolve_settings(base_url=srv.base_url, env={}).worst_case_calls
 
 
@@ -261,3 +268,19 @@ def test_masking_keeps_length_lines_and_every_unmasked_character(text: str) -> N
     for i, (a, b) in enumerate(zip(text, result.text, strict=True)):
         inside = any(s <= i < e for s, e in result.spans)
         assert b == a or (inside and b == MASK and a != "\n")
+
+
+def test_injected_terms_are_names_and_codes_found_only_in_the_attack() -> None:
+    def terms(name: str) -> frozenset[str]:
+        text = _text(name)
+        return injected_terms(text, quarantine(text))
+
+    # "Ignore" opens the attack sentence: not a name. "meeting", "library": used elsewhere.
+    assert terms("ignore_previous") == {"quentin", "vexmoor"}
+    tool = terms("fake_tool_call")
+    assert {"qx-5581", "40,000"} <= tool
+    assert not {"000", "40", "the", "subcommittee"} & tool  # parts of numbers, common words
+    assert terms("fake_system_tag") >= {"pennywhistle", "1999-12-31"}
+    # A document with nothing masked has no injected terms, and nothing is stripped.
+    clean = "Ana chaired. Ben will call Carla Ruiz by 3 May 2025."
+    assert injected_terms(clean, quarantine(clean)) == frozenset()
