@@ -15,6 +15,9 @@ Per document:
 4. up to ``grounding_reasks`` follow-up calls asking for exact quotes of the
    failing items only (a bounded prompt: the same prefix plus a short list);
 5. drop what is still ungrounded and report it in ``run.dropped``.
+
+Grounding checks against the document with instruction-like passages masked
+(``summarizer.quarantine``), so injected text cannot serve as evidence.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from summarizer.grounding import (
 from summarizer.inputs import Document, document_from_text, load_document
 from summarizer.llm import CallStats, ChatModel, Limiter
 from summarizer.prompts import Prompt, load_prompt
+from summarizer.quarantine import injected_terms, quarantine, strip_injected
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -112,6 +116,11 @@ class RunInfo(BaseModel):
         "that best supports them."
     )
     dropped: list[Dropped]
+    masked_passages: int = Field(
+        default=0,
+        description="Passages of the document that address the model (prompt injection "
+        "markers), which evidence was not allowed to cite.",
+    )
     duration_s: float
     engine_seconds: float | None = Field(
         default=None, description="Compute time the llama.cpp engine reported, when it did."
@@ -154,6 +163,12 @@ def _fence(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def _tag_name(name: str) -> str:
+    # The name sits in an attribute of the fence's opening tag; a file name (or a
+    # caller's name) with quotes, brackets or line breaks must not end that tag early.
+    return " ".join(name.translate({ord(c): None for c in '"<>'}).split())
+
+
 def as_document(source: Source) -> Document:
     """A source as a ``Document``: a path is loaded, a string is the text itself."""
     if isinstance(source, Document):
@@ -193,7 +208,7 @@ def _pipeline(
     """The whole per-document procedure, free of I/O: yields calls, returns the summary."""
     rendered = prompt.render(
         document=document.text,
-        name=document.name,
+        name=_tag_name(document.name),
         fence=_fence(document.text),
         field_guide=field_guide(schema),
     )
@@ -202,7 +217,10 @@ def _pipeline(
     messages.append({"role": "user", "content": user_text})
 
     raw = yield _Call(messages, schema)
-    source = SourceText(document.text)
+    # Evidence may not cite passages that address the model (summarizer.quarantine):
+    # an item supported only by an injected instruction is not grounded.
+    masked = quarantine(document.text)
+    source = SourceText(masked.text)
     grounded, report = ground(raw, source)
     aligned, anchored = len(report.aligned), len(report.anchored)
     dropped = list(report.dropped)
@@ -229,7 +247,17 @@ def _pipeline(
         failures = report.failures
     final, removed = drop_failures(grounded, failures)
     dropped += removed
-    return final, {"aligned": aligned, "anchored": anchored, "dropped": dropped, "reasks": reasks}  # type: ignore[return-value]
+    # Free text has no quote to check: what repeats an injected name or code goes.
+    final, removed = strip_injected(final, injected_terms(document.text, masked))
+    dropped += removed
+    extra = {
+        "aligned": aligned,
+        "anchored": anchored,
+        "dropped": dropped,
+        "reasks": reasks,
+        "masked": len(masked.spans),
+    }
+    return final, extra  # type: ignore[return-value]
 
 
 class Summarizer:
@@ -344,6 +372,7 @@ class Summarizer:
             aligned_quotes=extra["aligned"],
             anchored_quotes=extra["anchored"],
             dropped=[Dropped(**d) for d in extra["dropped"]],
+            masked_passages=extra["masked"],
             duration_s=round(time.monotonic() - started, 3),
             engine_seconds=round(engine_s, 3) if engine_s else None,
             engine_prompt_s=round(stats.engine_prompt_ms / 1000, 3) if engine_s else None,

@@ -77,7 +77,7 @@ def _root(
     """Evidence-grounded structured summaries of meeting documents."""
 
 
-def _write(text: str, out: Path | None) -> None:
+def _write(text: str, out: Path | None, *, quiet: bool = False) -> None:
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -85,7 +85,8 @@ def _write(text: str, out: Path | None) -> None:
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)  # readers never see a half-written file
-    _progress(f"wrote {out}")
+    if not quiet:
+        _progress(f"wrote {out}")
 
 
 @app.command()
@@ -134,11 +135,15 @@ def summarize(
             result: Result[MeetingSummary] = summarizer.summarize(document)
     except SummarizerError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        # typer turns Ctrl-C into a silent exit 130; say why (the engine is stopped by now).
+        _err.print("interrupted")
+        raise typer.Exit(130) from None
     if output_format is OutputFormat.md:
         text = to_markdown(result.summary, result.run)
     else:
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    _write(text, out)
+    _write(text, out, quiet=quiet)
     if not quiet:
         run = result.run
         _progress(

@@ -197,23 +197,26 @@ class SourceText:
         """Span of the sentence that best supports ``claim`` (and names every name).
 
         The score is the share of the claim's content words found in the
-        sentence; ties go to the earlier sentence. Long sentences are cut to
+        sentence; ties go to the earlier sentence. A claim of two or more
+        content words needs at least two of them in the sentence: one shared
+        word ("committee") is a topic, not support. Long sentences are cut to
         ``max_chars`` around their first matching word, at word boundaries.
         """
         wanted = content_words(claim)
         if not wanted and not names:
             return None  # nothing to support: any sentence would do, so none does
-        best: tuple[float, int, int] | None = None
+        best: tuple[float, int, int, int] | None = None
         for start, end in self.sentences():
             sentence = self.norm[start:end]
             if names and not all(_mentions_in(sentence, n) for n in names):
                 continue
-            score = len(wanted & content_words(sentence)) / len(wanted) if wanted else 1.0
+            shared = len(wanted & content_words(sentence))
+            score = shared / len(wanted) if wanted else 1.0
             if best is None or score > best[0]:
-                best = (score, start, end)
-        if best is None or best[0] < min_support:
+                best = (score, shared, start, end)
+        if best is None or best[0] < min_support or best[1] < min(2, len(wanted)):
             return None
-        _, start, end = best
+        _, _, start, end = best
         if end - start > max_chars:
             words = [(w, a, b) for w, a, b in self._words if start <= a and b <= end]
             first = next((a for w, a, _ in words if w in wanted), start)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +45,21 @@ _SCRUBBED_REQUEST_HEADERS = [
 _SCRUBBED_RESPONSE_HEADERS = {"set-cookie", "openai-organization", "openai-project"}
 
 
+# Key-shaped text in a response body (a provider echoing the key in an error message).
+_KEY_IN_BODY = re.compile(rb"sk-[A-Za-z0-9_-]{6,}|(?<=Bearer )[^\s\"',]+")
+
+
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = response.get("headers", {})
     for name in list(headers):
         if name.lower() in _SCRUBBED_RESPONSE_HEADERS:
             del headers[name]
+    body = response.get("body", {})
+    if isinstance(body.get("string"), bytes):
+        body["string"] = _KEY_IN_BODY.sub(b"REDACTED", body["string"])
+    elif isinstance(body.get("string"), str):
+        scrubbed = _KEY_IN_BODY.sub(b"REDACTED", body["string"].encode("utf-8"))
+        body["string"] = scrubbed.decode("utf-8")
     return response
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,11 @@ __all__ = [
     "Reply",
     "completion",
     "error",
+    "hang",
+    "malformed_body",
     "no_choices",
+    "reset",
+    "truncated",
 ]
 
 CHAT_PATH = "/v1/chat/completions"
@@ -58,6 +63,8 @@ class Reply:
     """Sleep this long before answering (to trigger client timeouts)."""
     drop_connection: bool = False
     """Close the socket without sending any response."""
+    reset_connection: bool = False
+    """Abort the connection with a TCP RST (SO_LINGER 0) instead of answering."""
 
 
 @dataclass
@@ -151,6 +158,29 @@ def error(
         json_body={"error": {"message": message, "type": err_type, "param": None, "code": code}},
         headers=headers,
     )
+
+
+def hang(delay_s: float = 30.0) -> Reply:
+    """A reply that only comes after ``delay_s``: set a shorter client timeout to see it hang.
+
+    The server never makes a test wait for it: ``stop()`` wakes and drops sleeping handlers.
+    """
+    return Reply(delay_s=delay_s, json_body={"error": {"message": "too late"}}, status=500)
+
+
+def reset() -> Reply:
+    """The connection is reset (TCP RST) after the request is read, with no response."""
+    return Reply(reset_connection=True)
+
+
+def malformed_body(body: bytes = b'{"id": "chatcmpl-broken", "choices": [') -> Reply:
+    """A 200 whose body is not JSON (a proxy page, a cut-off body)."""
+    return Reply(raw_body=body)
+
+
+def truncated(content: str = '{"title": "Cut off mid', **kwargs: Any) -> Reply:
+    """A completion the server stopped at the token limit (``finish_reason: "length"``)."""
+    return completion(content, finish_reason="length", **kwargs)
 
 
 def _completion_envelope(model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
@@ -411,6 +441,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop_connection:
             self._drop()
             return
+        if reply.reset_connection:
+            self._reset()
+            return
         if reply.raw_body is not None:
             body = reply.raw_body
         else:
@@ -429,6 +462,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:  # the client gave up (e.g. its timeout fired during delay_s)
             self.close_connection = True
+
+    def _reset(self) -> None:
+        """Abort the connection: linger 0 makes close() send RST, not FIN."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
 
     def _drop(self) -> None:
         """Close the socket abruptly, without any response."""

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,8 @@ MALFORMED_VTT = (
     "WEBVTT\n\n1\n00:00:01.000 -> 00:00:04.000\nAisha Rahman: the arrow is missing a dash.\n"
 )
 
+MALFORMED_SRT = "1\n00:00:01,000 00:00:04,000\nAisha Rahman: the arrow is missing.\n"
+
 
 @dataclass
 class Case:
@@ -69,6 +71,7 @@ class Case:
     argv: list[str]
     script: list[Reply] | None = None
     default: Reply | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,17 +92,31 @@ USER_ERRORS = {
     "folder": ("folder", "directory"),
     "unsupported": ("notes.docx", "unsupported"),
     "binary": ("binary.txt", "binary"),
+    "whitespace": ("blank.txt", "whitespace"),
+    "invalid_utf8": ("latin1.txt", "utf-8"),
+    "too_large": ("large.txt", "larger than the limit"),
     "malformed_vtt": ("broken.vtt", "timing"),
+    "malformed_srt": ("broken.srt", "timing"),
+    "malformed_json": ("broken.json", "invalid json"),
 }
+# The limit comes from the environment, so the oversized file can stay small.
+USER_ERROR_ENV = {"too_large": {"SUMMARIZER_MAX_INPUT_BYTES": "100"}}
 # Points at a port nobody listens on: if an input were wrongly accepted, the run
 # fails fast with exit code 1 instead of starting the embedded engine.
 DEAD_URL = "http://127.0.0.1:9/v1"
 
 CASES: dict[str, Case] = {
     **{
-        name: Case(["summarize", "--base-url", DEAD_URL, "{tmp}/" + path])
+        name: Case(
+            ["summarize", "--base-url", DEAD_URL, "{tmp}/" + path],
+            env=USER_ERROR_ENV.get(name, {}),
+        )
         for name, (path, _) in USER_ERRORS.items()
     },
+    "utf16_bom": Case(
+        ["summarize", "-q", "--base-url", "{url}", "--model", "fake-model", "{tmp}/utf16.txt"],
+        script=[completion(json.dumps(ANSWER))],
+    ),
     "bad_format": Case(["summarize", "--format", "yaml", "{tmp}/doc.txt"]),
     "version": Case(["--version"]),
     "help": Case(["--help"]),
@@ -127,6 +144,12 @@ def _inputs(tmp: Path) -> None:
     (tmp / "notes.docx").write_text(DOC, encoding="utf-8")
     (tmp / "binary.txt").write_bytes(b"PK\x03\x04\x00\x00binary\x00data")
     (tmp / "broken.vtt").write_text(MALFORMED_VTT, encoding="utf-8")
+    (tmp / "blank.txt").write_bytes(b"  \n\t\n   \r\n")
+    (tmp / "latin1.txt").write_bytes("Caf\xe9 du Port: weekly meeting".encode("latin-1"))
+    (tmp / "large.txt").write_text(DOC, encoding="utf-8")  # > 100 bytes, see USER_ERROR_ENV
+    (tmp / "broken.srt").write_text(MALFORMED_SRT, encoding="utf-8")
+    (tmp / "broken.json").write_text('[{"speaker": "Ana", "text": "hi"', encoding="utf-8")
+    (tmp / "utf16.txt").write_bytes(DOC.encode("utf-16"))  # with BOM: accepted
 
 
 def _env(cache: Path) -> dict[str, str]:
@@ -158,7 +181,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         proc = subprocess.run(
             [sys.executable, "-m", "summarizer", *argv],
             cwd=ROOT,
-            env=env,
+            env={**env, **case.env},
             capture_output=True,
             text=True,
             timeout=120,
@@ -262,3 +285,16 @@ def test_provider_failure_exits_1_with_one_line(runs: dict[str, Run]) -> None:
     assert run.proc.stdout == ""
     assert run.server is not None
     assert run.server.calls == 3  # the default transport_attempts, then give up
+
+
+def test_utf16_with_bom_is_accepted(runs: dict[str, Run]) -> None:
+    run = runs["utf16_bom"]
+    assert run.proc.returncode == 0, _describe(run)
+    assert run.proc.stderr == ""
+    data = json.loads(run.proc.stdout)
+    assert data["run"]["document"]["format"] == "text"
+    assert run.server is not None
+    request = run.server.chat_requests[0].json
+    assert isinstance(request, dict)
+    # The model saw the decoded text, not UTF-16 bytes.
+    assert "Alice Schmidt chaired the meeting" in request["messages"][-1]["content"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import jsonschema
@@ -77,3 +83,144 @@ def test_engine_start_stop_binds_loopback_only(engine_ready: None, tmp_path: Pat
         engine.stop()
     engine.stop()  # twice is harmless
     assert not engine.running
+
+
+# -- the engine's process and socket, seen from outside ------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
+    for name in ("SUMMARIZER_CACHE_DIR", "SUMMARIZER_ENGINE_BIN", "SUMMARIZER_ENGINE_MODEL"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update(NO_COLOR="1", TERM="dumb", PYTHONUTF8="1")
+    return env
+
+
+def _start(argv: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "summarizer", *argv],
+        cwd=ROOT,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _wait_for_line(proc: subprocess.Popen[str], pattern: str, lines: list[str]) -> re.Match[str]:
+    """Read stderr until a line matches (the process is killed if it never comes)."""
+    assert proc.stderr is not None
+    timer = threading.Timer(180, proc.kill)  # a hung start-up fails the test, not the suite
+    timer.start()
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+    finally:
+        timer.cancel()
+    raise AssertionError(f"no line matching {pattern!r}: {''.join(lines)}")
+
+
+def _listeners(port: int) -> list[str]:
+    """Local addresses listening on ``port`` (IPv4 and IPv6), from /proc/net."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for row in f:
+                fields = row.split()
+                address, port_hex = fields[1].rsplit(":", 1)
+                if int(port_hex, 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                    found.append(address)
+    return found
+
+
+def _engine_pids(port: int) -> list[int]:
+    """Live llama-server processes started for ``port``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if b"--port" in argv and argv[argv.index(b"--port") + 1] == str(port).encode():
+            if state != "Z" and any(b"llama-server" in a for a in argv[:1]):
+                pids.append(int(entry.name))
+    return pids
+
+
+def _gone(port: int) -> bool:
+    """Wait (bounded) until no engine process holds ``port``; True when none does."""
+    for _ in range(150):
+        if not _engine_pids(port) and not _port_open(port):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_served_engines_bind_loopback_on_free_ports_and_die_with_us(engine_ready: None) -> None:
+    first, second = _start(["serve"]), _start(["serve"])
+    logs: list[list[str]] = [[], []]
+    try:
+        ports = [
+            int(_wait_for_line(p, r"engine ready: http://127\.0\.0\.1:(\d+)/v1", log)[1])
+            for p, log in zip((first, second), logs, strict=True)
+        ]
+        # Two engines at once: each found a port of its own.
+        assert ports[0] != ports[1]
+        for port in ports:
+            assert _listeners(port) == ["0100007F"]  # 127.0.0.1 only: no 0.0.0.0, no ::
+            assert len(_engine_pids(port)) == 1
+        # Ctrl-C: the command stops its engine and exits cleanly.
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 0
+        assert first.stderr is not None
+        assert "stopping the engine" in first.stderr.read()
+        assert _gone(ports[0])
+        # Killed outright (no chance to clean up): the kernel stops the engine anyway.
+        second.kill()
+        second.wait(timeout=60)
+        assert _gone(ports[1])
+    finally:
+        for proc in (first, second):
+            _reap(proc)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_during_a_summary_stops_the_engine(engine_ready: None, tmp_path: Path) -> None:
+    proc = _start(["summarize", str(FIXTURES / "standup.srt")])
+    log: list[str] = []
+    try:
+        port = int(_wait_for_line(proc, r"embedded engine on 127\.0\.0\.1:(\d+)", log)[1])
+        for _ in range(600):  # until the engine answers: the run is then mid-request
+            if _port_open(port):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout, stderr = proc.stdout.read(), "".join(log) + proc.stderr.read()
+        assert stdout == ""
+        assert "Traceback" not in stderr
+        assert stderr.strip().splitlines()[-1] == "interrupted"
+        assert _gone(port)
+    finally:
+        _reap(proc)

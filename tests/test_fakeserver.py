@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +14,17 @@ from typing import Any
 import openai
 import pytest
 
-from tests.fakeserver import FakeOpenAI, Reply, completion, error, no_choices
+from tests.fakeserver import (
+    FakeOpenAI,
+    Reply,
+    completion,
+    error,
+    hang,
+    malformed_body,
+    no_choices,
+    reset,
+    truncated,
+)
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Summarise the meeting."}]
 
@@ -96,6 +107,35 @@ def test_drop_connection_is_connection_error() -> None:
     # APITimeoutError subclasses APIConnectionError: make sure it is the plain one.
     assert not isinstance(info.value, openai.APITimeoutError)
     assert srv.calls == 1
+
+
+def test_reset_sends_a_tcp_reset() -> None:
+    with FakeOpenAI([reset()]) as srv:
+        port = int(srv.base_url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            body = b"{}"
+            sock.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n" + body
+            )
+            # A reset, not an orderly close (which would read as b"").
+            with pytest.raises(ConnectionResetError):
+                sock.recv(1024)
+        assert srv.calls == 1
+    with FakeOpenAI([reset()]) as srv, sdk(srv) as client:
+        with pytest.raises(openai.APIConnectionError):
+            chat(client)
+
+
+def test_fault_helpers_through_the_sdk() -> None:
+    script = [hang(5.0), malformed_body(), truncated()]
+    with FakeOpenAI(script) as srv, sdk(srv, timeout=0.3) as client:
+        with pytest.raises(openai.APITimeoutError):
+            chat(client)
+        with pytest.raises(json.JSONDecodeError):
+            chat(client)
+        response = chat(client)
+    assert response.choices[0].finish_reason == "length"
+    assert srv.calls == 3
 
 
 def test_delay_beyond_client_timeout_is_timeout_error() -> None:

@@ -287,6 +287,15 @@ def test_anchor_returns_none_without_support_or_without_the_name() -> None:
     assert BOARD_SOURCE.anchor("roof repair", ["Hans Gruber"], 0.0, 400) is None
 
 
+def test_anchor_needs_two_shared_words_for_a_claim_of_two_or_more() -> None:
+    source = SourceText("Choir committee, St Anne's hall, 5 May 2025.\nThe choir sang well.")
+    # Half of {committee, resigned} is shared, but one word is a topic, not support.
+    assert source.anchor("The committee resigned.", [], 0.5, 400) is None
+    span = source.anchor("The choir sang.", [], 0.5, 400)
+    assert span is not None
+    assert source.original(*span) == "The choir sang well."
+
+
 def test_anchor_cuts_long_sentences_at_word_boundaries() -> None:
     span = BOARD_SOURCE.anchor("Grace Adebayo volunteer coordinator", ["Grace Adebayo"], 0.5, 60)
     assert span is not None
