@@ -161,6 +161,40 @@ def test_bad_documents_go_to_the_errors_file_and_the_rest_finishes(tmp_path: Pat
         report.raise_for_outcome(out)
 
 
+# Every kind of bad input from the single-document matrix, each next to good documents:
+# each becomes one error line with its own type, and the good ones still finish.
+BAD_INPUTS: dict[str, tuple[bytes, str]] = {
+    "notes.docx": (b"PK\x03\x04 a word file", "UnsupportedInputError"),
+    "latin1.txt": ("Réunion du comité, procès-verbal.\n".encode("latin-1"), "DecodeError"),
+    "huge.txt": (b"word " * 30_000, "InputTooLargeError"),
+    "broken.vtt": (b"WEBVTT\n\n00:00:01.000 --> nonsense\nDana: hello\n", "MalformedInputError"),
+    "broken.srt": (b"1\n00:00:01,000 -> 00:00:02,000\nhello\n", "MalformedInputError"),
+    "broken.json": (b'{"segments": [{"speaker": "Dana", ', "MalformedInputError"),
+}
+
+
+def test_every_bad_input_kind_fails_alone_in_a_batch(tmp_path: Path) -> None:
+    for name, (data, _) in BAD_INPUTS.items():
+        (tmp_path / name).write_bytes(data)
+    # UTF-16 with a byte-order mark is a good document, not a bad one.
+    (tmp_path / "utf16.txt").write_bytes(doc(7).encode("utf-16"))
+    (tmp_path / "good.txt").write_text(doc(8))
+    names = [*BAD_INPUTS, "utf16.txt", "good.txt"]
+    items = collect_items([str(tmp_path / n) for n in names], max_bytes=100_000)
+    out = tmp_path / "results.jsonl"
+    with FakeOpenAI(grounded) as srv:
+        batch: Batch[Any] = Batch(items, settings=settings(srv.base_url, tmp_path), out=out)
+        report = asyncio.run(_run(batch))
+        assert srv.calls == 2  # only the two good documents reached the model
+    assert (report.done, report.failed) == (2, len(BAD_INPUTS))
+    done = sorted(r["id"].rsplit("/", 1)[-1] for r in read_records(out))
+    assert done == ["good.txt", "utf16.txt"]
+    errors = {r["id"].rsplit("/", 1)[-1]: r["error"] for r in read_records(errors_path(out))}
+    assert {k: e["type"] for k, e in errors.items()} == {k: t for k, (_, t) in BAD_INPUTS.items()}
+    for e in errors.values():
+        assert e["exit_code"] == 2 and "\n" not in e["message"] and e["message"]
+
+
 async def _run(batch: Batch[Any]) -> Any:
     try:
         return await batch.run()
