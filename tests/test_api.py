@@ -26,7 +26,7 @@ from summarizer import (
     summarize,
 )
 from summarizer.cli import app
-from summarizer.prompts import bundled_prompts_dir
+from summarizer.prompts import bundled_prompts_dir, load_prompt
 from tests.conftest import CASSETTES, FIXTURES, ROOT, Endpoint, json_body_matcher
 
 SCHEMA = json.loads((ROOT / "schemas" / "meeting_summary.schema.json").read_text())
@@ -58,7 +58,8 @@ def _assert_grounded(result: Result[Any], source: Path) -> None:
     assert result.run.completions >= 1
     assert result.run.http_calls >= result.run.completions
     assert result.run.prompt.name == "summarize"
-    assert result.run.prompt.version == "1"
+    # The run names the template version that was rendered (from its front matter).
+    assert result.run.prompt.version == load_prompt("summarize").version != ""
     assert result.run.document.sha256 == load_document(source).sha256
 
 
