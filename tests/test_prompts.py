@@ -34,7 +34,7 @@ def _one_line(error: pytest.ExceptionInfo[PromptError]) -> str:
 def test_bundled_summarize_prompt_has_name_version_and_variables() -> None:
     prompt = load_prompt("summarize")
     assert prompt.name == "summarize"
-    assert prompt.version == "1"
+    assert prompt.version == "2"
     assert prompt.description
     assert prompt.path.parent == bundled_prompts_dir()
     assert set(prompt.sections) == {"system", "user"}
@@ -118,7 +118,7 @@ def test_user_folder_overrides_a_bundled_prompt_and_adds_new_ones(tmp_path: Path
     # Prompts the folder does not define still come from the bundle.
     assert load_prompt("reask_quotes", folder=tmp_path).path.parent == bundled_prompts_dir()
     # Without the folder the bundled prompt is used.
-    assert load_prompt("summarize").version == "1"
+    assert load_prompt("summarize").version == "2"
 
     with pytest.raises(PromptError) as err:
         load_prompt("nothing", folder=tmp_path)
