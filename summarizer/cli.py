@@ -44,6 +44,50 @@ engine_app = typer.Typer(no_args_is_help=True, help="Install or inspect the embe
 app.add_typer(engine_app, name="engine")
 _err = Console(stderr=True, highlight=False)
 
+# Options every model-running command takes, declared once so their names and help
+# cannot drift apart between commands.
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name (env SUMMARIZER_MODEL).")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1."),
+]
+ModeOpt = Annotated[
+    str | None,
+    typer.Option("--mode", help="Structured-output mode: json_schema, tools or json."),
+]
+PromptOpt = Annotated[str | None, typer.Option("--prompt", help="Prompt template name.")]
+PromptsDirOpt = Annotated[
+    Path | None, typer.Option("--prompts-dir", help="Folder searched for prompt templates first.")
+]
+EngineModelOpt = Annotated[
+    Path | None, typer.Option("--engine-model", help="GGUF file for the embedded engine.")
+]
+MaxOutputTokensOpt = Annotated[
+    int | None, typer.Option("--max-output-tokens", help="Output token limit.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+
+def _model_settings(
+    model: str | None,
+    base_url: str | None,
+    mode: str | None,
+    prompt: str | None,
+    prompts_dir: Path | None,
+    engine_model: Path | None,
+    max_output_tokens: int | None,
+) -> Settings:
+    """Settings from the shared model options (None: environment, then defaults)."""
+    return resolve_settings(
+        model=model,
+        base_url=base_url,
+        mode=mode,
+        prompt=prompt,
+        prompts_dir=prompts_dir,
+        max_output_tokens=max_output_tokens,
+        engine_model_path=engine_model,
+    )
+
 
 class OutputFormat(StrEnum):
     """Output formats of ``summarize``."""
@@ -92,39 +136,25 @@ def _write(text: str, out: Path | None, *, quiet: bool = False) -> None:
 @app.command()
 def summarize(
     source: Annotated[str, typer.Argument(help="Document path, or - for stdin.")],
-    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")
-    ] = None,
-    mode: Annotated[
-        str | None, typer.Option(help="Structured-output mode: json_schema, tools or json.")
-    ] = None,
-    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
-    prompts_dir: Annotated[
-        Path | None, typer.Option(help="Folder searched for prompt templates first.")
-    ] = None,
-    engine_model: Annotated[
-        Path | None, typer.Option(help="GGUF file for the embedded engine.")
-    ] = None,
-    max_output_tokens: Annotated[int | None, typer.Option(help="Output token limit.")] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    prompt: PromptOpt = None,
+    prompts_dir: PromptsDirOpt = None,
+    engine_model: EngineModelOpt = None,
+    max_output_tokens: MaxOutputTokensOpt = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="json or md (readable minutes).")
     ] = OutputFormat.json,
     out: Annotated[
         Path | None, typer.Option(help="Write the result here instead of stdout.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Summarize one meeting document."""
     try:
-        settings = resolve_settings(
-            model=model,
-            base_url=base_url,
-            mode=mode,
-            prompt=prompt,
-            prompts_dir=prompts_dir,
-            max_output_tokens=max_output_tokens,
-            engine_model_path=engine_model,
+        settings = _model_settings(
+            model, base_url, mode, prompt, prompts_dir, engine_model, max_output_tokens
         )
         document = load_document(source, max_bytes=settings.max_input_bytes)
         progress = None if quiet else _progress
@@ -215,20 +245,14 @@ def batch(
     via: Annotated[
         Via, typer.Option(help="sync (requests now) or batch-api (provider Batch API).")
     ] = Via.sync,
-    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
-    mode: Annotated[
-        str | None, typer.Option(help="Structured-output mode: json_schema, tools or json.")
-    ] = None,
-    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
-    prompts_dir: Annotated[
-        Path | None, typer.Option(help="Folder searched for prompt templates first.")
-    ] = None,
-    engine_model: Annotated[
-        Path | None, typer.Option(help="GGUF file for the embedded engine.")
-    ] = None,
-    max_output_tokens: Annotated[int | None, typer.Option(help="Output token limit.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    prompt: PromptOpt = None,
+    prompts_dir: PromptsDirOpt = None,
+    engine_model: EngineModelOpt = None,
+    max_output_tokens: MaxOutputTokensOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Summarize many documents into a JSON Lines file: resumable, cached, rate-limited."""
     from summarizer.batch import Batch, BatchOptions, batch_api
@@ -238,14 +262,8 @@ def batch(
     from summarizer.batch.results import ResultsWriter
 
     try:
-        settings = resolve_settings(
-            model=model,
-            base_url=base_url,
-            mode=mode,
-            prompt=prompt,
-            prompts_dir=prompts_dir,
-            max_output_tokens=max_output_tokens,
-            engine_model_path=engine_model,
+        settings = _model_settings(
+            model, base_url, mode, prompt, prompts_dir, engine_model, max_output_tokens
         )
         if len(inputs) == 1 and inputs[0] in ("status", "collect"):
             _batch_api_command(inputs[0], out, settings)
