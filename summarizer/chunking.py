@@ -8,15 +8,16 @@ How the text is cut:
 
 1. The text is split into *units* that must stay whole. A document is a
    transcript when most of its non-blank lines are speaker turns
-   (``Speaker: text`` or ``[HH:MM:SS] Speaker: text``, the form
-   ``summarizer.inputs`` renders captions and JSON utterances in). Then a unit
+   (``Speaker: text``, ``[HH:MM:SS] Speaker: text`` or ``[HH:MM:SS] text``,
+   the forms ``summarizer.inputs`` renders captions and JSON utterances in). Then a unit
    is one turn: the turn line plus any following lines that are not a new turn
    (a wrapped utterance). Otherwise (prose, minutes) a unit is a paragraph,
    ending at a blank line. Text before the first turn is a unit of its own.
 2. Units are packed greedily, in order, into chunks of at most ``budget``
    estimated tokens (``summarizer.context.estimate_text_tokens``).
 3. The only exception to "whole units": a unit that alone exceeds the budget
-   (a monologue, a paragraph of a wall of text) is split at sentence ends; a
+   (a monologue, a paragraph of a wall of text) is split at sentence ends or
+   line breaks; a
    single sentence over budget is split at the last space that fits, and only
    text with no space at all is cut at the budget itself.
 
@@ -55,8 +56,9 @@ _TURN_RE = re.compile(
 )
 _STAMP_RE = re.compile(r"^\[([0-9]{1,9}:[0-9]{2}:[0-9]{2})\] ")
 # A sentence ends at . ! ? or an ellipsis (optionally followed by a closing
-# quote or bracket) and the whitespace after it.
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+")
+# quote or bracket) and the whitespace after it; a line break ends one too (a
+# heading, a list item, a wrapped line of minutes).
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\n+")
 _EN_DASH = "\u2013"
 
 
@@ -89,6 +91,8 @@ class _Unit:
 
 
 def _is_turn(line: str) -> bool:
+    if _STAMP_RE.match(line):
+        return True  # a caption cue with no speaker is still a turn of its own
     match = _TURN_RE.match(line)
     return match is not None and len(match.group("speaker").split()) <= 6
 

@@ -198,3 +198,21 @@ def test_empty_text_has_no_chunks_and_bad_arguments_raise() -> None:
         chunk_text("a", 0)
     with pytest.raises(ValueError):
         chunk_text("a", 10, overlap_units=-1)
+
+
+def test_captions_without_speakers_are_cut_at_cue_lines() -> None:
+    text = "".join(f"[00:00:{i:02d}] words of cue {i} without a full stop\n" for i in range(40))
+    assert is_transcript(text)
+    chunks = chunk_text(text, 60)
+    assert len(chunks) > 1
+    assert_tiles(chunks, text)
+    assert all(c.text.startswith("[00:00:") for c in chunks)
+    assert chunks[1].label == f"{chunks[1].text[1:9]}\u2013{chunks[1].text.splitlines()[-1][1:9]}"
+
+
+def test_long_prose_paragraph_without_full_stops_is_cut_at_line_breaks() -> None:
+    text = "".join(f"Heading number {i} of the minutes\n" for i in range(30))
+    chunks = chunk_text(text, 30)
+    assert len(chunks) > 1
+    assert_tiles(chunks, text)
+    assert all(c.text.startswith("Heading number") for c in chunks)
