@@ -13,8 +13,10 @@ How the text is cut:
    is one turn: the turn line plus any following lines that are not a new turn
    (a wrapped utterance). Otherwise (prose, minutes) a unit is a paragraph,
    ending at a blank line. Text before the first turn is a unit of its own.
-2. Units are packed greedily, in order, into chunks of at most ``budget``
-   estimated tokens (``summarizer.context.estimate_text_tokens``).
+2. Units are packed, in order, into as few chunks of at most ``budget``
+   estimated tokens (``summarizer.context.estimate_text_tokens``) as greedy
+   packing needs, balanced so that the largest chunk is as small as possible
+   (no tiny last chunk).
 3. The only exception to "whole units": a unit that alone exceeds the budget
    (a monologue, a paragraph of a wall of text) is split at sentence ends or
    line breaks; a
@@ -182,6 +184,39 @@ def _label(text: str, start: int, end: int) -> str:
     return f"line {first}" if first == last else f"lines {first}{_EN_DASH}{last}"
 
 
+def _pack(units: list[_Unit], limit: int) -> list[list[_Unit]]:
+    """Greedy packing: each chunk takes units while it stays within ``limit`` chars."""
+    groups: list[list[_Unit]] = []
+    for unit in units:
+        if groups and unit.end - groups[-1][0].start <= limit:
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    return groups
+
+
+def _balanced(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
+    """As few chunks as greedy packing needs, with the largest chunk as small as possible.
+
+    Greedy packing alone leaves a small last chunk (a few turns summarized on
+    their own, with little context). The smallest limit that still packs into
+    the same number of chunks is found by bisection; greedy packing under a
+    limit gives the fewest chunks for that limit, so the count does not grow.
+    """
+    groups = _pack(units, max_chars)
+    if len(groups) < 2:
+        return groups
+    low = max(u.end - u.start for u in units)  # no limit below the largest unit works
+    high = max_chars
+    while low < high:
+        middle = (low + high) // 2
+        if len(_pack(units, middle)) <= len(groups):
+            high = middle
+        else:
+            low = middle + 1
+    return _pack(units, high)
+
+
 def chunk_text(text: str, budget: int, *, overlap_units: int = 0) -> list[Chunk]:
     """Cut ``text`` into chunks of at most ``budget`` estimated tokens.
 
@@ -210,12 +245,7 @@ def chunk_text(text: str, budget: int, *, overlap_units: int = 0) -> list[Chunk]
         else:
             units.append(unit)
 
-    groups: list[list[_Unit]] = []
-    for unit in units:
-        if groups and unit.end - groups[-1][0].start <= max_chars:
-            groups[-1].append(unit)
-        else:
-            groups.append([unit])
+    groups = _balanced(units, max_chars)
 
     chunks: list[Chunk] = []
     for index, group in enumerate(groups):

@@ -97,7 +97,7 @@ def test_name_key_drops_titles_but_never_everything() -> None:
 
 
 def test_participants_deduplicated_across_chunks_keep_fullest_name_and_first_role() -> None:
-    a, b, c = CHUNKS[0], CHUNKS[1], CHUNKS[2]
+    a, b, c = CHUNKS[0], CHUNKS[1], chunk_with("Item seven, any other")
     parts = [
         ChunkSummary(
             a,
@@ -134,7 +134,7 @@ def test_participants_deduplicated_across_chunks_keep_fullest_name_and_first_rol
     assert people[1].evidence == "I have to leave around eight"  # earliest evidence kept
     assert people[0].role == "Chair"
     assert result.report.duplicates["participants"] == 3
-    assert result.report.provenance["participants[0]"] == [0, 1, 2]
+    assert result.report.provenance["participants[0]"] == [0, 1, c.index]
 
 
 def test_ambiguous_surname_joins_nobody() -> None:
