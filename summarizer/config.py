@@ -15,6 +15,8 @@ This is the only module that reads ``os.environ``. Every variable it reads:
 ``SUMMARIZER_ENGINE_THREADS`` engine threads (default: CPU count)
 ``SUMMARIZER_ENGINE_CTX``  engine context size in tokens (default 16384)
 ``SUMMARIZER_TIMEOUT``     seconds per HTTP request (default 600)
+``SUMMARIZER_CONTEXT_TOKENS`` the model's context window in tokens, overriding the
+                           built-in table and the engine's context (``summarizer.context``)
 ``SUMMARIZER_MAX_INPUT_BYTES`` largest document accepted (default 5 MiB)
 ``OPENAI_API_KEY``         read only to decide that the provider is OpenAI; the SDK
                            reads it itself
@@ -72,6 +74,8 @@ class Settings:
     engine_bin: Path | None = None
     engine_threads: int = max(1, os.cpu_count() or 1)
     engine_ctx: int = 16384
+    # None: known from the model (summarizer.context); set for unlisted models.
+    context_tokens: int | None = None
 
     @property
     def worst_case_calls(self) -> int:
@@ -136,6 +140,7 @@ def resolve_settings(
     grounding_reasks: int | None = None,
     timeout_s: float | None = None,
     engine_model_path: str | os.PathLike[str] | None = None,
+    context_tokens: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings from arguments, then ``SUMMARIZER_*`` variables, then defaults.
@@ -188,6 +193,9 @@ def resolve_settings(
         max_input_bytes=_int(env, "SUMMARIZER_MAX_INPUT_BYTES"),
         engine_threads=_int(env, "SUMMARIZER_ENGINE_THREADS"),
         engine_ctx=_int(env, "SUMMARIZER_ENGINE_CTX"),
+        context_tokens=(
+            context_tokens if context_tokens is not None else _int(env, "SUMMARIZER_CONTEXT_TOKENS")
+        ),
     )
     _check(settings)
     return settings
@@ -199,6 +207,8 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if settings.grounding_reasks < 0:
         raise ConfigError("grounding_reasks must be 0 or more")
+    if settings.context_tokens is not None and settings.context_tokens < 1:
+        raise ConfigError("context tokens must be at least 1")
     if settings.timeout_s <= 0:
         raise ConfigError("timeout must be positive")
     if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():

@@ -100,6 +100,10 @@ class SourceText:
         """Original text behind the normalised span ``[start, end)``."""
         return self.text[self._origin[start] : self._origin[end - 1] + 1]
 
+    def span_in_text(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets in :attr:`text` of the normalised span ``[start, end)``."""
+        return self._origin[start], self._origin[end - 1] + 1
+
     def find(self, quote: str) -> tuple[int, int] | None:
         """Normalised span of ``quote`` if it occurs exactly (modulo whitespace, quotes, case)."""
         needle = normalise(quote)
