@@ -16,7 +16,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from summarizer.errors import BatchFailedError, SummarizerError
 from summarizer.inputs import load_document
 from summarizer.render import to_markdown
 from summarizer.schemas.meeting import MeetingSummary
+
+if TYPE_CHECKING:
+    from summarizer.evaluate import EvalDocument
 
 __all__ = ["app", "main"]
 
@@ -320,6 +323,89 @@ def batch(
         job.report.raise_for_outcome(out)
     except SummarizerError as error:
         _fail(error)
+
+
+@app.command("eval", no_args_is_help=True)
+def eval_command(
+    datasets: Annotated[
+        list[Path],
+        typer.Argument(
+            help="User .jsonl datasets, meeting .json files or folders of them.",
+            show_default=False,
+        ),
+    ],
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels JSONL ({id, expected}) for meeting .json files.")
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only meeting files of this kind (repeatable).")
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option(help="An earlier report to show side by side.")
+    ] = None,
+    rescore: Annotated[
+        Path | None,
+        typer.Option(help="Score this earlier report's summaries again (no model calls)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
+    prompts_dir: Annotated[
+        Path | None, typer.Option(help="Folder searched for prompt templates first.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Summarize labelled documents and score the results (see README: Measuring quality)."""
+    from summarizer.evaluate import compare_table, load_datasets, report_table
+    from summarizer.evaluate import rescore as rescore_report
+    from summarizer.evaluate.report import load_report
+
+    try:
+        documents = load_datasets(datasets, labels=labels, kinds=kind)
+        other = load_report(compare) if compare else None
+        if rescore is not None:
+            report = rescore_report(documents, load_report(rescore))
+        else:
+            report = _eval_run(documents, model, base_url, prompt, prompts_dir, quiet, out)
+    except SummarizerError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        raise typer.Exit(130) from None
+    if out is not None:
+        _write(_json(report), out, quiet=quiet)
+    sys.stdout.write(report_table(report))
+    if other is not None:
+        sys.stdout.write("\n" + compare_table(report, other))
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _eval_run(
+    documents: list[EvalDocument],
+    model: str | None,
+    base_url: str | None,
+    prompt: str | None,
+    prompts_dir: Path | None,
+    quiet: bool,
+    out: Path | None,
+) -> dict[str, Any]:
+    from summarizer.evaluate import run_eval
+
+    settings = resolve_settings(
+        model=model, base_url=base_url, prompt=prompt, prompts_dir=prompts_dir
+    )
+    with Summarizer(settings=settings, progress=None if quiet else _progress) as summarizer:
+        return run_eval(
+            documents,
+            summarizer,
+            progress=None if quiet else _progress,
+            # Saved after every document: an interrupted run keeps what it measured.
+            on_report=(lambda r: _write(_json(r), out, quiet=True)) if out else None,
+        )
 
 
 def _interrupt(signum: int, frame: object) -> None:
