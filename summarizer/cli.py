@@ -348,13 +348,14 @@ def eval_command(
         typer.Option(help="Score this earlier report's summaries again (no model calls)."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name (env SUMMARIZER_MODEL).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
-    prompt: Annotated[str | None, typer.Option(help="Prompt template name.")] = None,
-    prompts_dir: Annotated[
-        Path | None, typer.Option(help="Folder searched for prompt templates first.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    prompt: PromptOpt = None,
+    prompts_dir: PromptsDirOpt = None,
+    engine_model: EngineModelOpt = None,
+    max_output_tokens: MaxOutputTokensOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Summarize labelled documents and score the results (see README: Measuring quality)."""
     from summarizer.evaluate import compare_table, load_datasets, report_table
@@ -367,7 +368,10 @@ def eval_command(
         if rescore is not None:
             report = rescore_report(documents, load_report(rescore))
         else:
-            report = _eval_run(documents, model, base_url, prompt, prompts_dir, quiet, out)
+            settings = _model_settings(
+                model, base_url, mode, prompt, prompts_dir, engine_model, max_output_tokens
+            )
+            report = _eval_run(documents, settings, quiet, out)
     except SummarizerError as error:
         _fail(error)
     except KeyboardInterrupt:
@@ -385,19 +389,10 @@ def _json(data: Any) -> str:
 
 
 def _eval_run(
-    documents: list[EvalDocument],
-    model: str | None,
-    base_url: str | None,
-    prompt: str | None,
-    prompts_dir: Path | None,
-    quiet: bool,
-    out: Path | None,
+    documents: list[EvalDocument], settings: Settings, quiet: bool, out: Path | None
 ) -> dict[str, Any]:
     from summarizer.evaluate import run_eval
 
-    settings = resolve_settings(
-        model=model, base_url=base_url, prompt=prompt, prompts_dir=prompts_dir
-    )
     with Summarizer(settings=settings, progress=None if quiet else _progress) as summarizer:
         return run_eval(
             documents,
