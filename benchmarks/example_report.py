@@ -16,10 +16,10 @@ import os
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
 
 from summarizer import Summarizer, load_document
 from summarizer.config import resolve_settings
+from summarizer.evaluate.metrics import evidence_quotes
 
 DEFAULT_DOC = (
     Path(__file__).resolve().parents[2]
@@ -29,16 +29,6 @@ DEFAULT_DOC = (
 )
 EXPECTED = ("Wang", "Lavrov")
 CITED_ONLY = ("Xi Jinping", "Putin")
-
-
-def _quotes(data: Any) -> list[str]:
-    if isinstance(data, dict):
-        return [v for k, v in data.items() if k == "evidence"] + [
-            q for v in data.values() for q in _quotes(v)
-        ]
-    if isinstance(data, list):
-        return [q for item in data for q in _quotes(item)]
-    return []
 
 
 def main() -> int:
@@ -58,7 +48,7 @@ def main() -> int:
             result = s.summarize(args.doc)
             data = result.to_dict()
             names = [p["name"] for p in data["summary"]["participants"]]
-            quotes = _quotes(data["summary"])
+            quotes = evidence_quotes(data["summary"])
             grounded = sum(q in text for q in quotes) / len(quotes) if quotes else 1.0
             ministers = all(any(e in n for n in names) for e in EXPECTED)
             cited = any(c in n for n in names for c in CITED_ONLY)

@@ -32,6 +32,7 @@ import calendar
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Union
@@ -243,6 +244,20 @@ _STOPWORDS = frozenset(
 def content_words(text: str) -> set[str]:
     """Lower-cased words of ``text`` that carry meaning (no stop words, no short words)."""
     return {w for w, _, _ in _tokens(normalise(text)) if len(w) > 2 and w not in _STOPWORDS}
+
+
+# Letters NFKD does not decompose into a base letter plus a mark.
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Case, diacritics and punctuation folded away: the key for comparing names and words.
+
+    "Møller-Sørensen" and "moller sorensen" fold alike; letters of other scripts stay.
+    """
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def normalise(text: str) -> str:

@@ -52,14 +52,13 @@ Rules (all deterministic; the result does not depend on the order of the
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from summarizer.chunking import Chunk
-from summarizer.grounding import SourceText
+from summarizer.grounding import SourceText, fold
 from summarizer.schemas.meeting import (
     ActionItem,
     Decision,
@@ -145,20 +144,13 @@ class MergeResult:
 # --- normalisation -------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Lower-case, strip diacritics, punctuation to spaces, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w]+", " ", bare).split())
-
-
 def name_key(name: str) -> tuple[str, ...]:
     """The words of a person's name with case, diacritics and titles removed.
 
     Honorifics are dropped only while another word remains ("Minister" alone
     stays "minister").
     """
-    words = _fold(name.replace(".", " ")).split()
+    words = fold(name.replace(".", " ")).split()
     kept = tuple(w for w in words if w not in _HONORIFICS)
     return kept or tuple(words)
 
@@ -187,7 +179,7 @@ def same_person(a: str, b: str) -> bool:
 
 def _content_words(text: str) -> frozenset[str]:
     words = set()
-    for word in _fold(text).split():
+    for word in fold(text).split():
         if word in _STOP_WORDS:
             continue
         # Crude plural folding ("items" ~ "item") without a stemmer dependency.
@@ -199,7 +191,7 @@ def text_similarity(a: str, b: str) -> float:
     """Dice coefficient of the content-word sets of ``a`` and ``b`` (0.0 to 1.0)."""
     wa, wb = _content_words(a), _content_words(b)
     if not wa or not wb:
-        return 1.0 if _fold(a) == _fold(b) else 0.0
+        return 1.0 if fold(a) == fold(b) else 0.0
     return 2 * len(wa & wb) / (len(wa) + len(wb))
 
 
@@ -376,7 +368,7 @@ def merge_summaries(parts: Sequence[ChunkSummary], text: str) -> MergeResult:
 
     def party_of(name: str) -> str:
         matches = [c for c in canonical if same_person(c, name)]
-        return matches[0] if len(matches) == 1 else " ".join(_fold(name).split())
+        return matches[0] if len(matches) == 1 else " ".join(fold(name).split())
 
     def similar_or_same_quote(a: _Entry, b: _Entry, text_a: str, text_b: str) -> bool:
         return _overlaps(a.span, b.span) or text_similarity(text_a, text_b) >= (

@@ -26,30 +26,16 @@ from summarizer import (
     summarize,
 )
 from summarizer.cli import app
+from summarizer.evaluate.metrics import evidence_quotes
 from summarizer.prompts import bundled_prompts_dir, load_prompt
 from tests.conftest import CASSETTES, FIXTURES, ROOT, Endpoint, json_body_matcher
 
 SCHEMA = json.loads((ROOT / "schemas" / "meeting_summary.schema.json").read_text())
 
 
-def _evidence(data: Any) -> list[str]:
-    """Every ``evidence`` string anywhere in a JSON-like structure."""
-    found: list[str] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "evidence" and isinstance(value, str):
-                found.append(value)
-            else:
-                found += _evidence(value)
-    elif isinstance(data, list):
-        for item in data:
-            found += _evidence(item)
-    return found
-
-
 def _assert_grounded(result: Result[Any], source: Path) -> None:
     text = load_document(source).text
-    quotes = _evidence(result.summary.model_dump(mode="json"))
+    quotes = evidence_quotes(result.summary.model_dump(mode="json"))
     for quote in quotes:
         assert quote in text, f"evidence not verbatim in {source.name}: {quote!r}"
     assert result.run.usage["total_tokens"] == (

@@ -5,13 +5,11 @@ Every function is pure: a summary as JSON data plus labels in, numbers out.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from summarizer.evaluate.datasets import Expected
-from summarizer.grounding import SourceText
+from summarizer.grounding import SourceText, fold
 
 __all__ = [
     "DocScore",
@@ -33,9 +31,6 @@ _ROLES = frozenset(
     secretary deputy state chairman chair acting permanent director chancellor premier
     senator governor king queen""".split()
 )
-# Letters NFKD does not decompose.
-_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ı": "i"})
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 # Content words for decision/action matching (function words and short words dropped).
 _STOP = frozenset(
     """a an and are as at be been but by for from has have had he her his in into is it its
@@ -45,13 +40,6 @@ _STOP = frozenset(
     such only own same so too very just going get got one two""".split()
 )
 RECALL_THRESHOLD = 0.5
-
-
-def fold(text: str) -> str:
-    """Lower-case, diacritics removed, every non-alphanumeric run a single space."""
-    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 def name_key(name: str) -> list[str]:
