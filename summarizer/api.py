@@ -34,8 +34,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from summarizer.config import ProviderKind, Settings, resolve_settings
+from summarizer.context import chunk_budget, context_tokens, estimate_text_tokens
 from summarizer.engine.server import EmbeddedEngine
-from summarizer.errors import ContextOverflowError
+from summarizer.errors import ContextOverflowError, IncompleteSummaryError, RunError
 from summarizer.grounding import (
     Failure,
     SourceText,
@@ -44,7 +45,8 @@ from summarizer.grounding import (
     ground,
 )
 from summarizer.inputs import Document, document_from_text, load_document
-from summarizer.llm import CallStats, ChatModel, Limiter
+from summarizer.llm import CallStats, ChatModel, Limiter, ModelCall
+from summarizer.mapreduce import ChunkingInfo, map_reduce
 from summarizer.prompts import Prompt, load_prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
 from summarizer.schemas.guide import field_guide
@@ -65,8 +67,7 @@ Source = Document | str | os.PathLike[str]
 Progress = Callable[[str], None]
 
 _REASK_PROMPT = "reask_quotes"
-# Rough characters per token for the context check; errs on the side of "fits".
-_CHARS_PER_TOKEN = 4.0
+_REDUCE_PROMPT = "reduce"
 
 
 class PromptInfo(BaseModel):
@@ -131,6 +132,11 @@ class RunInfo(BaseModel):
     engine_generation_s: float | None = Field(
         default=None, description="Of which token generation (llama.cpp's own clock)."
     )
+    chunking: ChunkingInfo | None = Field(
+        default=None,
+        description="Set when the document was too long for one call and was summarized "
+        "in parts (summarizer.mapreduce).",
+    )
 
 
 @dataclass(frozen=True)
@@ -146,15 +152,6 @@ class Result(Generic[T]):
             "summary": self.summary.model_dump(mode="json"),
             "run": self.run.model_dump(mode="json"),
         }
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A model call the pipeline needs (yielded to the driver)."""
-
-    messages: list[dict[str, str]]
-    response_model: type[BaseModel]
-    max_tokens: int | None = None
 
 
 def _fence(text: str) -> str:
@@ -204,7 +201,7 @@ def _pipeline(
     prompt: Prompt,
     reask_prompt: Prompt,
     settings: Settings,
-) -> Generator[_Call, BaseModel, tuple[T, dict[str, Any]]]:
+) -> Generator[ModelCall, BaseModel, tuple[T, dict[str, Any]]]:
     """The whole per-document procedure, free of I/O: yields calls, returns the summary."""
     rendered = prompt.render(
         document=document.text,
@@ -216,7 +213,7 @@ def _pipeline(
     user_text = rendered["user"]
     messages.append({"role": "user", "content": user_text})
 
-    raw = yield _Call(messages, schema)
+    raw = yield ModelCall(messages, schema)
     # Evidence may not cite passages that address the model (summarizer.quarantine):
     # an item supported only by an injected instruction is not grounded.
     masked = quarantine(document.text)
@@ -237,7 +234,7 @@ def _pipeline(
             {"role": "user", "content": f"{user_text}\n\n{follow_up}"},
         ]
         fixes_model = _fixes_model(askable)
-        fixes = yield _Call(reask_messages, fixes_model, max_tokens=200 + 150 * len(askable))
+        fixes = yield ModelCall(reask_messages, fixes_model, max_tokens=200 + 150 * len(askable))
         by_key = fixes.model_dump(by_alias=True)
         grounded = apply_quote_fixes(grounded, askable, by_key)
         grounded, report = ground(grounded, source)
@@ -258,6 +255,25 @@ def _pipeline(
         "masked": len(masked.spans),
     }
     return final, extra  # type: ignore[return-value]
+
+
+_Steps = Generator[ModelCall, BaseModel, tuple[Any, dict[str, Any]]]
+
+
+def _send(steps: _Steps, answer: BaseModel) -> ModelCall | tuple[Any, dict[str, Any]]:
+    """Give the pipeline an answer: its next call, or its final value."""
+    try:
+        return steps.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _throw(steps: _Steps, exc: RunError) -> ModelCall | tuple[Any, dict[str, Any]]:
+    """Give the pipeline a failed call: it re-raises, or recovers with a next call."""
+    try:
+        return steps.throw(exc)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 class Summarizer:
@@ -305,6 +321,7 @@ class Summarizer:
         self.engine_slots = engine_slots
         self.prompt = load_prompt(self.settings.prompt, folder=self.settings.prompts_dir)
         self.reask_prompt = load_prompt(_REASK_PROMPT, folder=self.settings.prompts_dir)
+        self.reduce_prompt = load_prompt(_REDUCE_PROMPT, folder=self.settings.prompts_dir)
         self._engine: EmbeddedEngine | None = None
         self._chat: ChatModel | None = None
 
@@ -332,17 +349,52 @@ class Summarizer:
             self._chat.model = self._chat.first_model_id()
         return self._chat
 
-    def _check_fits(self, document: Document) -> None:
-        if self.settings.provider != "embedded":
-            return  # hosted and remote servers report overflow themselves
-        estimate = int(len(document.text) / _CHARS_PER_TOKEN) + 900
-        budget = self.settings.engine_ctx - self.settings.max_output_tokens
-        if estimate > budget:
+    def _steps(
+        self, document: Document, schema: type[T]
+    ) -> Generator[ModelCall, BaseModel, tuple[T, dict[str, Any]]]:
+        """The pipeline for ``document``: one call, or map-reduce when it is too long."""
+        budget = chunk_budget(self.settings)
+        if budget is None or estimate_text_tokens(document.text) <= budget:
+            return _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
+        if not issubclass(MeetingSummary, schema):
+            # The merge knows MeetingSummary's lists; another schema's it does not.
             raise ContextOverflowError(
-                f"{document.name}: about {estimate} prompt tokens do not fit the engine's "
-                f"{self.settings.engine_ctx}-token context with {self.settings.max_output_tokens} "
-                "tokens left for the answer; raise SUMMARIZER_ENGINE_CTX or split the document"
+                f"{document.name}: about {estimate_text_tokens(document.text)} tokens of text do "
+                f"not fit the model's context ({budget} per call) and only the built-in "
+                "MeetingSummary schema is summarized in parts; split the document or raise "
+                "the context (SUMMARIZER_CONTEXT_TOKENS / SUMMARIZER_ENGINE_CTX)"
             )
+
+        def single(
+            part: Document, settings: Settings
+        ) -> Generator[ModelCall, BaseModel, tuple[MeetingSummary, dict[str, Any]]]:
+            return _pipeline(part, MeetingSummary, self.prompt, self.reask_prompt, settings)
+
+        window = context_tokens(self.settings)
+        assert window is not None  # a budget implies a known window
+        return map_reduce(  # type: ignore[return-value]
+            document,
+            single,
+            self.reduce_prompt,
+            self.settings,
+            budget=budget,
+            context=window,
+            progress=self.progress,
+        )
+
+    def _finish(self, result: Result[T]) -> Result[T]:
+        """``result``, unless parts of a long document are missing from it."""
+        chunking = result.run.chunking
+        if chunking is None or not chunking.missing or self.settings.allow_partial:
+            return result
+        failed = [p for p in chunking.parts if not p.ok]
+        reasons = "; ".join(f"{p.label}: {p.error}" for p in failed)
+        raise IncompleteSummaryError(
+            f"{result.run.document.name}: {len(failed)} of {len(chunking.parts)} parts of the "
+            f"meeting could not be summarized ({reasons}); the summary would miss them "
+            "(allow_partial / --allow-partial keeps it, listing them in run.chunking.missing)",
+            result=result,
+        )
 
     def _run_info(
         self,
@@ -377,6 +429,7 @@ class Summarizer:
             engine_seconds=round(engine_s, 3) if engine_s else None,
             engine_prompt_s=round(stats.engine_prompt_ms / 1000, 3) if engine_s else None,
             engine_generation_s=round(stats.engine_predicted_ms / 1000, 3) if engine_s else None,
+            chunking=extra.get("chunking"),
         )
 
     # -- drivers -------------------------------------------------------------------
@@ -389,7 +442,6 @@ class Summarizer:
             RunError: the provider failed, output was truncated or never valid.
         """
         document = as_document(source)
-        self._check_fits(document)
         return self.summarize_document(document, schema)
 
     def summarize_document(
@@ -400,7 +452,7 @@ class Summarizer:
         first_completion: dict[str, Any] | None = None,
         stats: CallStats | None = None,
     ) -> Result[T]:
-        """Summarize a loaded document (its size is not checked again).
+        """Summarize a loaded document: in one call, or in parts when it is too long.
 
         ``first_completion`` is a chat-completion body that answers the first call
         instead of an HTTP request (a Batch API output line): it is validated,
@@ -410,24 +462,30 @@ class Summarizer:
         chat = self.ensure_chat()
         stats = stats if stats is not None else CallStats()
         started = time.monotonic()
-        steps = _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
+        steps = self._steps(document, schema)
         call = next(steps)
         prefetched = first_completion
         while True:
-            answer = chat.extract(
-                call.messages,
-                call.response_model,
-                stats,
-                max_tokens=call.max_tokens,
-                prefetched=prefetched,
-            )
-            prefetched = None  # only the first call was answered in advance
             try:
-                call = steps.send(answer)
-            except StopIteration as done:
-                summary, extra = done.value
-                break
-        return Result(summary, self._run_info(document, chat, stats, extra, started))
+                answer = chat.extract(
+                    call.messages,
+                    call.response_model,
+                    stats,
+                    max_tokens=call.max_tokens,
+                    prefetched=prefetched,
+                )
+            except RunError as exc:
+                # The pipeline decides: map-reduce retries a part, one call re-raises.
+                outcome = _throw(steps, exc)
+            else:
+                outcome = _send(steps, answer)
+            prefetched = None  # only the first call was answered in advance
+            if isinstance(outcome, ModelCall):
+                call = outcome
+                continue
+            summary, extra = outcome
+            break
+        return self._finish(Result(summary, self._run_info(document, chat, stats, extra, started)))
 
     def first_request_body(self, document: Document, schema: type[BaseModel]) -> dict[str, Any]:
         """The exact chat-completion body of the document's first call (for the Batch API)."""
@@ -440,22 +498,26 @@ class Summarizer:
     async def asummarize(self, source: Source, *, schema: type[T] = MeetingSummary) -> Result[T]:  # type: ignore[assignment]
         """Async twin of :meth:`summarize`."""
         document = as_document(source)
-        self._check_fits(document)
         chat = self.ensure_chat()  # engine start-up is a one-off blocking step
         stats = CallStats()
         started = time.monotonic()
-        steps = _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
+        steps = self._steps(document, schema)
         call = next(steps)
         while True:
-            answer = await chat.aextract(
-                call.messages, call.response_model, stats, max_tokens=call.max_tokens
-            )
             try:
-                call = steps.send(answer)
-            except StopIteration as done:
-                summary, extra = done.value
-                break
-        return Result(summary, self._run_info(document, chat, stats, extra, started))
+                answer = await chat.aextract(
+                    call.messages, call.response_model, stats, max_tokens=call.max_tokens
+                )
+            except RunError as exc:
+                outcome = _throw(steps, exc)
+            else:
+                outcome = _send(steps, answer)
+            if isinstance(outcome, ModelCall):
+                call = outcome
+                continue
+            summary, extra = outcome
+            break
+        return self._finish(Result(summary, self._run_info(document, chat, stats, extra, started)))
 
     def close(self) -> None:
         """Stop the embedded engine (if this object started one) and free connections."""

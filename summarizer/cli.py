@@ -69,6 +69,20 @@ MaxOutputTokensOpt = Annotated[
     int | None, typer.Option("--max-output-tokens", help="Output token limit.")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+ContextTokensOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--context-tokens",
+        help="The model's context window; longer documents are summarized in parts.",
+    ),
+]
+AllowPartialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Keep a long document's summary when a part failed (listing the missing parts).",
+    ),
+]
 
 
 def _model_settings(
@@ -79,6 +93,8 @@ def _model_settings(
     prompts_dir: Path | None,
     engine_model: Path | None,
     max_output_tokens: int | None,
+    context_tokens: int | None = None,
+    allow_partial: bool = False,
 ) -> Settings:
     """Settings from the shared model options (None: environment, then defaults)."""
     return resolve_settings(
@@ -89,6 +105,8 @@ def _model_settings(
         prompts_dir=prompts_dir,
         max_output_tokens=max_output_tokens,
         engine_model_path=engine_model,
+        context_tokens=context_tokens,
+        allow_partial=allow_partial or None,
     )
 
 
@@ -152,12 +170,22 @@ def summarize(
     out: Annotated[
         Path | None, typer.Option(help="Write the result here instead of stdout.")
     ] = None,
+    context_tokens: ContextTokensOpt = None,
+    allow_partial: AllowPartialOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Summarize one meeting document."""
     try:
         settings = _model_settings(
-            model, base_url, mode, prompt, prompts_dir, engine_model, max_output_tokens
+            model,
+            base_url,
+            mode,
+            prompt,
+            prompts_dir,
+            engine_model,
+            max_output_tokens,
+            context_tokens,
+            allow_partial,
         )
         document = load_document(source, max_bytes=settings.max_input_bytes)
         progress = None if quiet else _progress
@@ -177,6 +205,14 @@ def summarize(
     else:
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
     _write(text, out, quiet=quiet)
+    chunking = result.run.chunking
+    if chunking is not None and chunking.missing:
+        # Asked for with --allow-partial, but never silent: say it even with --quiet.
+        _err.print(
+            f"[yellow]warning:[/yellow] {len(chunking.missing)} part(s) missing from the "
+            f"summary: {', '.join(chunking.missing)}",
+            soft_wrap=True,
+        )
     if not quiet:
         run = result.run
         _progress(
@@ -255,6 +291,8 @@ def batch(
     prompts_dir: PromptsDirOpt = None,
     engine_model: EngineModelOpt = None,
     max_output_tokens: MaxOutputTokensOpt = None,
+    context_tokens: ContextTokensOpt = None,
+    allow_partial: AllowPartialOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Summarize many documents into a JSON Lines file: resumable, cached, rate-limited."""
@@ -266,7 +304,15 @@ def batch(
 
     try:
         settings = _model_settings(
-            model, base_url, mode, prompt, prompts_dir, engine_model, max_output_tokens
+            model,
+            base_url,
+            mode,
+            prompt,
+            prompts_dir,
+            engine_model,
+            max_output_tokens,
+            context_tokens,
+            allow_partial,
         )
         if len(inputs) == 1 and inputs[0] in ("status", "collect"):
             _batch_api_command(inputs[0], out, settings)

@@ -76,6 +76,9 @@ class Settings:
     engine_ctx: int = 16384
     # None: known from the model (summarizer.context); set for unlisted models.
     context_tokens: int | None = None
+    # A long document with a part that failed: return what the other parts gave
+    # (listing the missing ones) instead of raising IncompleteSummaryError.
+    allow_partial: bool = False
 
     @property
     def worst_case_calls(self) -> int:
@@ -141,6 +144,7 @@ def resolve_settings(
     timeout_s: float | None = None,
     engine_model_path: str | os.PathLike[str] | None = None,
     context_tokens: int | None = None,
+    allow_partial: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings from arguments, then ``SUMMARIZER_*`` variables, then defaults.
@@ -196,6 +200,7 @@ def resolve_settings(
         context_tokens=(
             context_tokens if context_tokens is not None else _int(env, "SUMMARIZER_CONTEXT_TOKENS")
         ),
+        allow_partial=allow_partial,
     )
     _check(settings)
     return settings

@@ -21,6 +21,7 @@ configuration) from *runtime failures* (the model or the network let us down)::
         ├── TruncatedOutputError       completion cut at the token limit
         ├── ValidationExhaustedError   output never matched the schema
         ├── ContextOverflowError       document does not fit the model's context
+        ├── IncompleteSummaryError     a part of a long document could not be summarized
         ├── EngineError                embedded engine failed to start or died
         ├── BudgetExceededError        a batch stopped before exceeding its budget
         ├── BatchFailedError           a batch finished with failed documents
@@ -46,6 +47,7 @@ __all__ = [
     "EmptyInputError",
     "EngineError",
     "EngineSetupError",
+    "IncompleteSummaryError",
     "InputError",
     "InputTooLargeError",
     "MalformedInputError",
@@ -177,6 +179,14 @@ class ValidationExhaustedError(RunError):
 
 class ContextOverflowError(RunError):
     """The prompt plus the expected output exceed the model's context window."""
+
+
+class IncompleteSummaryError(RunError):
+    """Parts of a long document could not be summarized; ``result`` holds the rest."""
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        self.result = result
+        super().__init__(message, usage=result.run.usage)
 
 
 class EngineError(RunError):

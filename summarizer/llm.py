@@ -60,6 +60,7 @@ __all__ = [
     "ChatModel",
     "Limiter",
     "MalformedResponseError",
+    "ModelCall",
     "estimate_tokens",
     "redact",
     "status_message",
@@ -89,6 +90,19 @@ _MODES: dict[StructuredMode, instructor.Mode] = {
 _RETRY_STATUS = {408, 409, 429}
 _MAX_RETRY_AFTER_S = 120.0
 _KEY_PATTERN = re.compile(r"(sk-[A-Za-z0-9_*-]{6,}|Bearer\s+\S+)")
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One structured completion a sans-IO pipeline needs.
+
+    The pipelines (``summarizer.api``, ``summarizer.mapreduce``) yield it; the
+    driver sends it with :meth:`ChatModel.extract` and returns the answer.
+    """
+
+    messages: list[dict[str, str]]
+    response_model: type[BaseModel]
+    max_tokens: int | None = None
 
 
 @dataclass

@@ -79,6 +79,11 @@ def to_markdown(summary: BaseModel, run: BaseModel | None = None) -> str:
             f"v{data['prompt']['version']}, {data['usage']['total_tokens']} tokens, "
             f"{data['duration_s']:.1f}s.*",
         ]
+        chunking = data.get("chunking")
+        if chunking:
+            lines.append(f"*Summarized in {len(chunking['parts'])} parts.*")
+            for label in chunking["missing"]:
+                lines.append(f"*Missing: the part at {label} could not be summarized.*")
         for item in data.get("dropped", []):
             lines.append(f"*Dropped {item['key']} ({item['reason']}): {item['item']}*")
     return "\n".join(lines).rstrip() + "\n"

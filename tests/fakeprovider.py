@@ -42,6 +42,11 @@ def _schema_name(body: dict[str, Any]) -> str:
     return str(spec.get("name", ""))
 
 
+def _quote(line: str) -> str:
+    """The line, or its beginning up to a word end when it exceeds the evidence limit."""
+    return line if len(line) <= 240 else line[:240].rsplit(" ", 1)[0]
+
+
 def _summary(document: str) -> dict[str, Any]:
     lines = [line.strip() for line in document.splitlines() if line.strip()]
     participants: list[dict[str, Any]] = []
@@ -51,7 +56,12 @@ def _summary(document: str) -> dict[str, Any]:
         if match and match.group(1) not in seen and len(participants) < 6:
             seen.add(match.group(1))
             participants.append(
-                {"name": match.group(1), "role": None, "organization": None, "evidence": line}
+                {
+                    "name": match.group(1),
+                    "role": None,
+                    "organization": None,
+                    "evidence": _quote(line),
+                }
             )
     decided = [line for line in lines if "agreed" in line.lower()][:3]
     first = lines[0] if lines else "meeting"
@@ -62,7 +72,7 @@ def _summary(document: str) -> dict[str, Any]:
         "participants": participants,
         "topics": ["meeting"],
         "positions": [],
-        "decisions": [{"description": line[:200], "evidence": line} for line in decided],
+        "decisions": [{"description": line[:200], "evidence": _quote(line)} for line in decided],
         "action_items": [],
         "summary": " ".join(lines[:3])[:900] or "An empty meeting.",
     }
@@ -70,7 +80,18 @@ def _summary(document: str) -> dict[str, Any]:
 
 def summary_reply(body: dict[str, Any]) -> Reply:
     """A completion answering ``body``: a grounded summary, or null quote fixes on a re-ask."""
-    if _schema_name(body) not in ("", "MeetingSummary"):
+    if _schema_name(body) == "Narrative":
+        # The reduce call of a long document: one sentence per part summary it was given.
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        parts = re.findall(r"^Part (\d+) \(", user, re.MULTILINE)
+        content = json.dumps(
+            {
+                "title": f"Meeting in {len(parts)} parts",
+                "topics": ["meeting"],
+                "summary": " ".join(f"Part {n} was discussed." for n in parts)[:900],
+            }
+        )
+    elif _schema_name(body) not in ("", "MeetingSummary"):
         # A grounding re-ask: answer "no quote" for every item asked about.
         props = body["response_format"]["json_schema"]["schema"].get("properties", {})
         content = json.dumps({key: None for key in props})

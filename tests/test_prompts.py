@@ -90,7 +90,7 @@ def test_reask_prompt_lists_every_failure() -> None:
 def test_unknown_prompt_lists_the_available_ones() -> None:
     with pytest.raises(PromptError) as err:
         load_prompt("sumarize")
-    assert _one_line(err) == "unknown prompt 'sumarize'; available: reask_quotes, summarize"
+    assert _one_line(err) == "unknown prompt 'sumarize'; available: reask_quotes, reduce, summarize"
 
 
 @pytest.mark.parametrize("name", ["../summarize", "sub/summarize", "", "a b"])
@@ -122,7 +122,7 @@ def test_user_folder_overrides_a_bundled_prompt_and_adds_new_ones(tmp_path: Path
 
     with pytest.raises(PromptError) as err:
         load_prompt("nothing", folder=tmp_path)
-    assert _one_line(err).endswith("available: brief, reask_quotes, summarize")
+    assert _one_line(err).endswith("available: brief, reask_quotes, reduce, summarize")
 
 
 @pytest.mark.parametrize(

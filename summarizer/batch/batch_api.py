@@ -58,6 +58,7 @@ from summarizer.api import PromptInfo, Summarizer, public_url
 from summarizer.batch.cost import add_usage, usage_dict
 from summarizer.batch.results import ResultsWriter
 from summarizer.config import ProviderKind, Settings, StructuredMode
+from summarizer.context import needs_chunking
 from summarizer.errors import (
     BatchManifestError,
     BatchNotReadyError,
@@ -234,8 +235,14 @@ def submit(items: Sequence[tuple[str, Document]], settings: Settings, out: Path)
         for item_id, document in items:
             body = summarizer.first_request_body(document, MeetingSummary)
             custom_id = _custom_id(item_id)
-            request = {"custom_id": custom_id, "method": "POST", "url": _ENDPOINT, "body": body}
-            lines.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")))
+            if needs_chunking(document, settings):
+                # A long document is summarized in parts plus a reduce call that
+                # depends on them: collect runs it synchronously, as for a request
+                # the batch did not answer.
+                logger.info("%s: long document, summarized in parts at collect", item_id)
+            else:
+                request = {"custom_id": custom_id, "method": "POST", "url": _ENDPOINT, "body": body}
+                lines.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")))
             entries.append(
                 BatchItem(
                     id=item_id,
@@ -250,6 +257,11 @@ def submit(items: Sequence[tuple[str, Document]], settings: Settings, out: Path)
             version=summarizer.prompt.version,
         )
 
+    if not lines:
+        raise ConfigError(
+            "every document is longer than the model's context and is summarized in parts, "
+            "which the Batch API does not do; run the batch without --via batch-api"
+        )
     # The documents go to disk before the batch exists: a batch whose documents were
     # lost could be downloaded but never grounded.
     _write_docs(

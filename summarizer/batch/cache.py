@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from summarizer.config import Settings
+from summarizer.context import context_tokens
 
 __all__ = ["CACHE_FILE", "ResultCache", "cache_key", "schema_hash"]
 
@@ -66,6 +67,8 @@ def cache_key(
         "max_output_tokens": settings.max_output_tokens,
         "mode": settings.mode,
         "grounding_reasks": settings.grounding_reasks,
+        # Where a long document is cut into parts changes its summary.
+        "context_tokens": context_tokens(settings),
         "schema": schema_hash(schema),
         "prompts": dict(sorted(prompts.items())),
         "input": input_sha256,

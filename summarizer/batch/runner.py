@@ -307,7 +307,12 @@ class Batch(Generic[T]):
 
     def _cache_key(self, document: Document) -> str:
         prompts = {
-            p.name: p.version for p in (self.summarizer.prompt, self.summarizer.reask_prompt)
+            p.name: p.version
+            for p in (
+                self.summarizer.prompt,
+                self.summarizer.reask_prompt,
+                self.summarizer.reduce_prompt,
+            )
         }
         return cache_key(
             model=self._model_id(),
