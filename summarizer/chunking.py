@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from summarizer.context import CHARS_PER_TOKEN
 
-__all__ = ["Chunk", "chunk_text", "is_transcript"]
+__all__ = ["Chunk", "chunk_text", "is_transcript", "span_label"]
 
 # A speaker turn: optional "[HH:MM:SS] ", then a short name that does not start
 # with a digit or bracket, a colon and a space. Names are capped at 60 chars and
@@ -170,7 +170,8 @@ def _split_long(text: str, unit: _Unit, max_chars: int) -> list[_Unit]:
     return merged
 
 
-def _label(text: str, start: int, end: int) -> str:
+def span_label(text: str, start: int, end: int) -> str:
+    """Where ``text[start:end]`` is, for people: its ``[HH:MM:SS]`` span, else its lines."""
     stamps = [
         m.group(1)
         for line in text[start:end].split("\n")
@@ -263,7 +264,7 @@ def chunk_text(text: str, budget: int, *, overlap_units: int = 0) -> list[Chunk]
                 new_start=new_start,
                 end=end,
                 text=text[start:end],
-                label=_label(text, start, end),
+                label=span_label(text, start, end),
             )
         )
     return chunks

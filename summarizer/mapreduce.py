@@ -41,7 +41,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from summarizer.chunking import Chunk, chunk_text
+from summarizer.chunking import Chunk, chunk_text, span_label
 from summarizer.config import Settings
 from summarizer.context import estimate_text_tokens
 from summarizer.errors import (
@@ -129,17 +129,20 @@ def _halves(chunk: Chunk, document_text: str) -> list[Chunk]:
         pieces = chunk_text(chunk.text, budget)
     if len(pieces) < 2:
         return []
-    return [
-        Chunk(
-            index=chunk.index,
-            start=chunk.start + piece.start,
-            new_start=chunk.start + piece.new_start,
-            end=chunk.start + piece.end,
-            text=document_text[chunk.start + piece.start : chunk.start + piece.end],
-            label=piece.label if not chunk.label.startswith("lines") else chunk.label,
+    halves = []
+    for piece in pieces:
+        start, end = chunk.start + piece.start, chunk.start + piece.end
+        halves.append(
+            Chunk(
+                index=chunk.index,
+                start=start,
+                new_start=chunk.start + piece.new_start,
+                end=end,
+                text=document_text[start:end],
+                label=span_label(document_text, start, end),
+            )
         )
-        for piece in pieces
-    ]
+    return halves
 
 
 def _prefixed(exc: RunError, prefix: str) -> RunError:

@@ -152,6 +152,12 @@ def test_an_invalid_part_is_retried_as_two_halves() -> None:
     assert len(halves) == 2 and "".join(halves) == whole
     assert len(chunking.parts) == 4  # the second part now reported as its two halves
     assert [p.start for p in chunking.parts] == sorted(p.start for p in chunking.parts)
+    # each half is labelled by its own time span in the original transcript
+    text = load_document(FIXTURE).text
+    for part in chunking.parts:
+        first = text[part.start : part.end].split("]", 1)[0].lstrip("[")
+        assert part.label.startswith(first), (part.label, first)
+    assert len({p.label for p in chunking.parts}) == 4
 
 
 def test_a_part_that_keeps_failing_is_named_never_silently_dropped() -> None:
