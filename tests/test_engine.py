@@ -224,3 +224,39 @@ def test_ctrl_c_during_a_summary_stops_the_engine(engine_ready: None, tmp_path: 
         assert _gone(port)
     finally:
         _reap(proc)
+
+
+def test_engine_counts_tokens_with_the_models_tokenizer(engine_ready: None) -> None:
+    from summarizer.errors import EngineError
+
+    sentence = "The committee agreed to repaint the boat shed before the spring fair. "
+    with EmbeddedEngine(_settings()) as engine:
+        one = engine.count_tokens(sentence)
+        three = engine.count_tokens(sentence * 3)
+        marked = engine.count_tokens("So , I mean {disfmarker} I do n't know . " * 3)
+    assert 10 <= one <= 20
+    assert abs(three - 3 * one) <= 2
+    # transcripts with markup run well over the chars/4 estimate chunking starts from
+    assert marked > len("So , I mean {disfmarker} I do n't know . " * 3) / 4
+    with pytest.raises(EngineError, match="not running|did not count tokens"):
+        engine.count_tokens(sentence)
+
+
+def test_embedded_engine_decides_chunking_by_its_own_token_count(engine_ready: None) -> None:
+    from summarizer.context import estimate_text_tokens
+    from summarizer.inputs import document_from_text
+    from summarizer.schemas.meeting import MeetingSummary
+
+    line = "PhD A: So , I mean {disfmarker} I do n't know . Uh , yeah .\n"
+    document = document_from_text(line * 25, name="disfluent.txt")
+    # 400 tokens of text per call: the chars/4 estimate says the text fits ...
+    settings = _settings().with_overrides(context_tokens=900 + 3072 + 400)
+    assert estimate_text_tokens(document.text) < 400
+    with Summarizer(settings=settings) as summarizer:
+        summarizer.ensure_chat()
+        assert summarizer.engine is not None
+        assert summarizer.engine.count_tokens(document.text) > 400
+        # ... the tokenizer says it does not, so it is summarized in parts
+        steps = summarizer._steps(document, MeetingSummary)
+        assert steps.gi_code.co_name == "map_reduce"  # type: ignore[attr-defined]
+        steps.close()

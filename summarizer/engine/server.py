@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import json
 import logging
 import signal
 import socket
@@ -176,6 +177,24 @@ class EmbeddedEngine:
                 pass
             time.sleep(0.1)
         raise EngineError(f"the engine did not become ready in {_START_TIMEOUT_S:.0f}s")
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the model's own tokenizer (llama-server ``/tokenize``).
+
+        Raises:
+            EngineError: the engine is not running or did not answer.
+        """
+        root = self.base_url.removesuffix("/v1")
+        request = urllib.request.Request(
+            f"{root}/tokenize",
+            data=json.dumps({"content": text}).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return len(json.load(response)["tokens"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise EngineError(f"the engine did not count tokens: {exc}") from exc
 
     def log_tail(self, lines: int = 3) -> str:
         """Last lines of the server's log, joined on one line."""
