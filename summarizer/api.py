@@ -260,18 +260,16 @@ def _pipeline(
 _Steps = Generator[ModelCall, BaseModel, tuple[Any, dict[str, Any]]]
 
 
-def _send(steps: _Steps, answer: BaseModel) -> ModelCall | tuple[Any, dict[str, Any]]:
-    """Give the pipeline an answer: its next call, or its final value."""
+def _advance(steps: _Steps, answer: BaseModel | RunError) -> ModelCall | tuple[Any, dict[str, Any]]:
+    """Give the pipeline a call's answer, or the error it failed with.
+
+    Returns the pipeline's next call, or its final value. An error is thrown into
+    the pipeline, which re-raises it (one call) or recovers (map-reduce).
+    """
     try:
+        if isinstance(answer, RunError):
+            return steps.throw(answer)
         return steps.send(answer)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-def _throw(steps: _Steps, exc: RunError) -> ModelCall | tuple[Any, dict[str, Any]]:
-    """Give the pipeline a failed call: it re-raises, or recovers with a next call."""
-    try:
-        return steps.throw(exc)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 
@@ -475,7 +473,7 @@ class Summarizer:
         prefetched = first_completion
         while True:
             try:
-                answer = chat.extract(
+                answer: BaseModel | RunError = chat.extract(
                     call.messages,
                     call.response_model,
                     stats,
@@ -484,15 +482,13 @@ class Summarizer:
                 )
             except RunError as exc:
                 # The pipeline decides: map-reduce retries a part, one call re-raises.
-                outcome = _throw(steps, exc)
-            else:
-                outcome = _send(steps, answer)
+                answer = exc
             prefetched = None  # only the first call was answered in advance
-            if isinstance(outcome, ModelCall):
-                call = outcome
-                continue
-            summary, extra = outcome
-            break
+            outcome = _advance(steps, answer)
+            if not isinstance(outcome, ModelCall):
+                break
+            call = outcome
+        summary, extra = outcome
         return self._finish(Result(summary, self._run_info(document, chat, stats, extra, started)))
 
     def first_request_body(self, document: Document, schema: type[BaseModel]) -> dict[str, Any]:
@@ -513,18 +509,16 @@ class Summarizer:
         call = next(steps)
         while True:
             try:
-                answer = await chat.aextract(
+                answer: BaseModel | RunError = await chat.aextract(
                     call.messages, call.response_model, stats, max_tokens=call.max_tokens
                 )
             except RunError as exc:
-                outcome = _throw(steps, exc)
-            else:
-                outcome = _send(steps, answer)
-            if isinstance(outcome, ModelCall):
-                call = outcome
-                continue
-            summary, extra = outcome
-            break
+                answer = exc
+            outcome = _advance(steps, answer)
+            if not isinstance(outcome, ModelCall):
+                break
+            call = outcome
+        summary, extra = outcome
         return self._finish(Result(summary, self._run_info(document, chat, stats, extra, started)))
 
     def close(self) -> None:

@@ -184,9 +184,11 @@ class ContextOverflowError(RunError):
 class IncompleteSummaryError(RunError):
     """Parts of a long document could not be summarized; ``result`` holds the rest."""
 
-    def __init__(self, message: str, *, result: Any) -> None:
+    def __init__(self, message: str, *, result: Any = None, **kwargs: Any) -> None:
         self.result = result
-        super().__init__(message, usage=result.run.usage)
+        if result is not None:
+            kwargs.setdefault("usage", result.run.usage)
+        super().__init__(message, **kwargs)
 
 
 class EngineError(RunError):
