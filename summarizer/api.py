@@ -14,7 +14,9 @@ Per document:
    verbatim quotes aligned to the source, the rest collected;
 4. up to ``grounding_reasks`` follow-up calls asking for exact quotes of the
    failing items only (a bounded prompt: the same prefix plus a short list);
-5. drop what is still ungrounded and report it in ``run.dropped``.
+5. drop what is still ungrounded and report it in ``run.dropped``;
+6. for the default schema, add what the text states in regular shapes
+   (attendance lists, "A met with B", headings; ``summarizer.refine``).
 
 Grounding checks against the document with instruction-like passages masked
 (``summarizer.quarantine``), so injected text cannot serve as evidence.
@@ -49,6 +51,7 @@ from summarizer.llm import CallStats, ChatModel, Limiter, ModelCall
 from summarizer.mapreduce import ChunkingInfo, map_reduce
 from summarizer.prompts import Prompt, load_prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
+from summarizer.refine import refine
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -247,6 +250,9 @@ def _pipeline(
     # Free text has no quote to check: what repeats an injected name or code goes.
     final, removed = strip_injected(final, injected_terms(document.text, masked))
     dropped += removed
+    if isinstance(final, MeetingSummary):
+        # Attendance lists, "A met with B" sentences, headings: read from the text.
+        final, _ = refine(final, masked.text)
     extra = {
         "aligned": aligned,
         "anchored": anchored,

@@ -134,7 +134,9 @@ def test_obedient_model_output_is_grounded_away(name: str) -> None:
     jsonschema.validate(data["summary"], SCHEMA)
     # The genuine item survived, and every evidence left is verbatim source text.
     for key, items in case["real"].items():
-        assert [i["evidence"] for i in data["summary"][key]] == [i["evidence"] for i in items]
+        # summarizer.refine may add people of the document's own attendance line after them.
+        got = [i["evidence"] for i in data["summary"][key]]
+        assert got[: len(items)] == [i["evidence"] for i in items]
     for key in ("participants", "positions", "decisions", "action_items"):
         for item in data["summary"][key]:
             assert item["evidence"] in text

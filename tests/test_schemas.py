@@ -192,8 +192,10 @@ def test_field_guide_mentions_every_field_and_list_limit() -> None:
     guide = field_guide(MeetingSummary)
     listed = set(re.findall(r"^\s*- (\w+) \(", guide, flags=re.MULTILINE))
     assert listed == _field_names(MeetingSummary)
+    asked = MeetingSummary.model_json_schema()["properties"]
     for name, info in MeetingSummary.model_fields.items():
-        limit = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+        # The guide states what the model is asked for: the JSON Schema's maxItems.
+        limit = asked[name].get("maxItems")
         line = next(x for x in guide.splitlines() if x.startswith(f"- {name} ("))
         if name in {"participants", "topics", "positions", "decisions", "action_items"}:
             assert f"at most {limit}," in line or f"at most {limit})" in line, line
@@ -239,3 +241,26 @@ def test_field_guide_for_a_user_model() -> None:
         "- budget (number or null)",
         "- done (true/false)",
     ]
+
+
+def test_the_model_is_asked_for_six_participants_and_a_summary_holds_twenty() -> None:
+    # The request schema bounds what a small model generates; the pipeline adds the
+    # rest of an attendance list itself (summarizer.refine), so validation allows more.
+    assert MeetingSummary.model_json_schema()["properties"]["participants"]["maxItems"] == 6
+    assert "participants (list of objects, at most 6)" in field_guide(MeetingSummary)
+    person = {"role": None, "organization": None, "evidence": "Present: all."}
+    data = {
+        "title": "t",
+        "date": None,
+        "location": None,
+        "participants": [{"name": f"P{i}", **person} for i in range(20)],
+        "topics": [],
+        "positions": [],
+        "decisions": [],
+        "action_items": [],
+        "summary": "s",
+    }
+    assert len(MeetingSummary.model_validate(data).participants) == 20
+    data["participants"] = [{"name": f"P{i}", **person} for i in range(21)]
+    with pytest.raises(ValidationError):
+        MeetingSummary.model_validate(data)

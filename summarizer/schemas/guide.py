@@ -65,7 +65,9 @@ def _lines(model: type[BaseModel], indent: int) -> list[str]:
         if typing.get_origin(annotation) is list:
             (item,) = typing.get_args(annotation)
             item, _ = _unwrap(item)
-            limit = next(
+            # What the model is asked for: a schema override of maxItems comes first.
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            limit = extra.get("maxItems") or next(
                 (m.max_length for m in info.metadata if getattr(m, "max_length", None)), None
             )
             bound = f", at most {limit}" if limit else ""

@@ -16,6 +16,8 @@ from summarizer.schemas.fields import Evidence, Mentioned, OptionalDate
 __all__ = ["ActionItem", "Decision", "MeetingSummary", "Participant", "Position"]
 
 _STRICT = ConfigDict(extra="forbid")
+ASKED_PARTICIPANTS = 6
+"""How many participants the model may list; a summary may hold more (see below)."""
 
 
 class Participant(BaseModel):
@@ -79,7 +81,11 @@ class MeetingSummary(BaseModel):
     )
     participants: list[Participant] = Field(
         description="People present at the meeting, each once. Exclude people only mentioned.",
-        max_length=6,
+        max_length=20,
+        # The model is asked for at most 6 (its JSON Schema, hence a local engine's
+        # grammar, says so): a small model loops on long lists. The pipeline adds the
+        # rest of an attendance list from the text itself (summarizer.refine).
+        json_schema_extra={"maxItems": ASKED_PARTICIPANTS},
     )
     topics: list[Annotated[str, Field(max_length=80)]] = Field(
         description="Main subjects discussed, each different.", max_length=5
