@@ -261,6 +261,10 @@ def test_the_model_is_asked_for_six_participants_and_a_summary_holds_twenty() ->
         "summary": "s",
     }
     assert len(MeetingSummary.model_validate(data).participants) == 20
+    # the exported file describes results, so it carries the validation limit
+    exported = json.loads(render_schema(MeetingSummary))
+    assert exported["properties"]["participants"]["maxItems"] == 20
+    jsonschema.validate(data, exported)
     data["participants"] = [{"name": f"P{i}", **person} for i in range(21)]
     with pytest.raises(ValidationError):
         MeetingSummary.model_validate(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -20,9 +21,25 @@ __all__ = ["EXPORTED", "render_schema", "write_all"]
 EXPORTED: dict[str, type[BaseModel]] = {"meeting_summary.schema.json": MeetingSummary}
 
 
+def _result_limits(model: type[BaseModel], schema: dict[str, Any]) -> None:
+    """Give each list the limit a *result* has, where the model is asked for fewer.
+
+    A field may tell the model a smaller ``maxItems`` than it validates
+    (``MeetingSummary.participants``: the model lists 6, the pipeline adds the rest
+    of an attendance list). The exported file describes results, so it carries the
+    validation limit.
+    """
+    for name, info in model.model_fields.items():
+        limit = next((m.max_length for m in info.metadata if getattr(m, "max_length", None)), None)
+        prop = schema.get("properties", {}).get(info.alias or name)
+        if limit is not None and isinstance(prop, dict) and "maxItems" in prop:
+            prop["maxItems"] = limit
+
+
 def render_schema(model: type[BaseModel]) -> str:
-    """Return the model's JSON Schema as stable, pretty-printed text."""
+    """Return the JSON Schema of the model's results as stable, pretty-printed text."""
     schema = model.model_json_schema()
+    _result_limits(model, schema)
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
