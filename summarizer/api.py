@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from summarizer.config import ProviderKind, Settings, resolve_settings
-from summarizer.context import chunk_budget, context_tokens, estimate_text_tokens
+from summarizer.context import chunk_budget, context_tokens, estimate_text_tokens, part_budget
 from summarizer.engine.server import EmbeddedEngine
 from summarizer.errors import ContextOverflowError, IncompleteSummaryError, RunError
 from summarizer.grounding import (
@@ -359,14 +359,14 @@ class Summarizer:
         """The pipeline for ``document``: one call, or map-reduce when it is too long."""
         budget = chunk_budget(self.settings)
         estimate = estimate_text_tokens(document.text)
+        scale = 1.0
         if budget is not None and self._engine is not None:
             # The embedded engine counts exactly: transcripts full of short words and
             # markup run well over the chars/4 estimate, and a part that overflows the
             # context fails. Chunking still measures in estimated tokens, so the budget
             # is converted into that unit.
-            real = self._engine.count_tokens(document.text)
-            budget = int(budget * estimate / max(real, 1))
-        if budget is None or estimate <= budget:
+            scale = estimate / max(self._engine.count_tokens(document.text), 1)
+        if budget is None or estimate <= int(budget * scale):
             return _pipeline(document, schema, self.prompt, self.reask_prompt, self.settings)
         if not issubclass(MeetingSummary, schema):
             # The merge knows MeetingSummary's lists; another schema's it does not.
@@ -389,7 +389,7 @@ class Summarizer:
             single,
             self.reduce_prompt,
             self.settings,
-            budget=budget,
+            budget=int(part_budget(self.settings, budget) * scale),
             context=window,
             progress=self.progress,
         )

@@ -76,6 +76,9 @@ class Settings:
     engine_ctx: int = 16384
     # None: known from the model (summarizer.context); set for unlisted models.
     context_tokens: int | None = None
+    # Largest part of a long document, in tokens of text (None: see
+    # summarizer.context.part_budget; the embedded default uses smaller parts).
+    part_tokens: int | None = None
     # A long document with a part that failed: return what the other parts gave
     # (listing the missing ones) instead of raising IncompleteSummaryError.
     allow_partial: bool = False
@@ -201,6 +204,7 @@ def resolve_settings(
             context_tokens if context_tokens is not None else _int(env, "SUMMARIZER_CONTEXT_TOKENS")
         ),
         allow_partial=allow_partial,
+        part_tokens=_int(env, "SUMMARIZER_PART_TOKENS"),
     )
     _check(settings)
     return settings
@@ -212,6 +216,8 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if settings.grounding_reasks < 0:
         raise ConfigError("grounding_reasks must be 0 or more")
+    if settings.part_tokens is not None and settings.part_tokens < 1:
+        raise ConfigError("SUMMARIZER_PART_TOKENS must be at least 1")
     if settings.context_tokens is not None and settings.context_tokens < 1:
         raise ConfigError("context tokens must be at least 1")
     if settings.timeout_s <= 0:

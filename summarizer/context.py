@@ -38,6 +38,7 @@ __all__ = [
     "context_tokens",
     "estimate_text_tokens",
     "needs_chunking",
+    "part_budget",
 ]
 
 CHARS_PER_TOKEN = 4.0
@@ -48,6 +49,9 @@ PROMPT_OVERHEAD_TOKENS = 900
 # Below this, chunks would be so small that the per-chunk overhead dominates and
 # a speaker turn would rarely fit: treat it as a configuration mistake.
 MIN_CHUNK_TOKENS = 256
+
+# Part size of the embedded default, in tokens of text (see part_budget).
+EMBEDDED_PART_TOKENS = 6000
 
 # Context windows (input + output tokens) as published by the providers.
 MODEL_CONTEXT: dict[str, int] = {
@@ -117,6 +121,24 @@ def chunk_budget(settings: Settings) -> int | None:
             f"{MIN_CHUNK_TOKENS} are needed (raise the context or lower max_output_tokens)"
         )
     return budget
+
+
+def part_budget(settings: Settings, budget: int) -> int:
+    """Tokens of text per part once a document is chunked: ``budget`` or less.
+
+    Chunking starts when a document does not fit (``chunk_budget``), but the
+    parts need not fill the context. ``Settings.part_tokens``
+    (``SUMMARIZER_PART_TOKENS``) caps them; the embedded default caps them at
+    :data:`EMBEDDED_PART_TOKENS` because on a CPU both prompt evaluation and
+    generation slow down as the context fills (a 12,000-token part of an ICSI
+    transcript took over 7 minutes), and a 0.5B model extracts more from a
+    shorter text. The fixed prompt repeated per part costs about 559 / 6,000,
+    under 10% more prompt tokens.
+    """
+    cap = settings.part_tokens
+    if cap is None and settings.provider == "embedded":
+        cap = EMBEDDED_PART_TOKENS
+    return min(budget, cap) if cap is not None else budget
 
 
 def needs_chunking(document: Document, settings: Settings) -> bool:

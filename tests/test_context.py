@@ -83,3 +83,20 @@ def test_needs_chunking_at_the_budget_edge() -> None:
     over = document_from_text("x" * (budget * 4 + 1))
     assert not needs_chunking(fits, settings)
     assert needs_chunking(over, settings)
+
+
+def test_parts_of_the_embedded_default_are_smaller_than_the_context_allows() -> None:
+    from summarizer.context import EMBEDDED_PART_TOKENS, part_budget
+
+    embedded = resolve_settings(env={})
+    assert embedded.provider == "embedded"
+    assert part_budget(embedded, 12_412) == EMBEDDED_PART_TOKENS
+    assert part_budget(embedded, 3_000) == 3_000  # never above what fits
+    hosted = resolve_settings(base_url="http://127.0.0.1:9/v1", model="m", env={})
+    assert part_budget(hosted, 12_412) == 12_412
+    capped = resolve_settings(
+        base_url="http://127.0.0.1:9/v1", model="m", env={"SUMMARIZER_PART_TOKENS": "2500"}
+    )
+    assert part_budget(capped, 12_412) == 2_500
+    with pytest.raises(ConfigError, match="SUMMARIZER_PART_TOKENS"):
+        resolve_settings(env={"SUMMARIZER_PART_TOKENS": "0"})
