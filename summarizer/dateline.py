@@ -1,6 +1,6 @@
 """Where and when, from the fixed places documents state them.
 
-- a heading line "Camp David, September 27, 1959, 1:45 p.m." (memoranda, minutes):
+- a heading line "Lakeport, March 3, 1961, 10:30 a.m." (memoranda, minutes):
   the place, and the date (the year is written out);
 - a news dateline "MOSCOW, Feb. 22 (Xinhua) --" or "BRASÍLIA, Brazil – ...": the
   place only, since a dateline rarely carries the year and a year is never guessed;
