@@ -12,8 +12,8 @@ These are regular shapes, so they are parsed here, deterministically:
 - meeting sentences: "<name> met [today] [in Berlin] with <A>, <B> and <C>"
   (also "held talks with", "had lunch with" ...), titles before a name become
   the role ("Foreign Minister Jane Roe" -> name "Jane Roe");
-- attribution lines: a person named only in sentences like "The below is
-  attributable to Spokesperson X" reports on the meeting and is no participant.
+- attribution lines: a person named only in sentences like "This readout is
+  attributed to Press Officer X" reports on the meeting and is no participant.
 
 Every returned person carries an exact quote of the source as evidence (the
 line, the sentence, or the list item), so a merged summary stays grounded.
@@ -336,7 +336,7 @@ def _unique(people: list[Attendee]) -> list[Attendee]:
 def attributed_only(text: str, name: str) -> bool:
     """Whether every sentence naming ``name`` only attributes the text to them.
 
-    "The below is attributable to Spokesperson Jane Roe:" names the person who
+    "This readout is attributed to Press Officer Jane Roe:" names the person who
     reports on the meeting; unless another sentence shows them in it, they are
     not a participant.
     """

@@ -5,7 +5,7 @@ passages masked. It only adds what the text states in a regular shape and
 removes what the text shows is not a participant:
 
 1. participants the model listed who are named only in attribution lines
-   ("attributable to Spokesperson X") are removed (``summarizer.attendance``);
+   ("attributed to Press Officer X") are removed (``summarizer.attendance``);
 2. people of attendance lists and "A met with B and C" sentences the model
    missed are added, with the list line or sentence as evidence; a model name
    misspelt against the text ("Philip" for "Philippe") takes the text's spelling;

@@ -25,7 +25,7 @@ The Chair opened the session. Ms. Vera Holt presented the ferry timetable.
 
 READOUT = (
     "Minister Varga’s Meeting with Mayor Holt\n\n"
-    "The below is attributable to Press Officer Dana Pike:\n\n"
+    "This readout is attributed to Press Officer Dana Pike:\n\n"
     "Minister Ines Varga met with Mayor Vera Holt and Port Director Olaf Brennan today in "
     "Kelport. They discussed the ferry timetable.\n"
 )
@@ -83,7 +83,7 @@ def test_the_spokesperson_goes_and_the_people_who_met_come_in() -> None:
     summary = MeetingSummary.model_validate(
         answer(
             [
-                person("Dana Pike", "The below is attributable to Press Officer Dana Pike:"),
+                person("Dana Pike", "This readout is attributed to Press Officer Dana Pike:"),
                 person("Vera Holt", "Minister Ines Varga met with Mayor Vera Holt"),
             ]
         )
