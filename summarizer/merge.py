@@ -59,6 +59,7 @@ from typing import TypeVar
 
 from summarizer.chunking import Chunk
 from summarizer.grounding import SourceText, fold
+from summarizer.schemas.fields import max_items
 from summarizer.schemas.meeting import (
     ActionItem,
     Decision,
@@ -259,11 +260,7 @@ def _cap(kept: list[_Entry], limit: int | None) -> tuple[list[_Entry], int]:
 
 
 def _limit(name: str) -> int | None:
-    for meta in MeetingSummary.model_fields[name].metadata:
-        value = getattr(meta, "max_length", None)
-        if isinstance(value, int):
-            return value
-    return None
+    return max_items(MeetingSummary.model_fields[name])
 
 
 def _evidence_of(item: object) -> str:

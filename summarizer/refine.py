@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from annotated_types import MaxLen
-
 from summarizer.attendance import Attendee, attendance_list, attributed_only, meeting_sentences
 from summarizer.dateline import header_date, header_place, meeting_place
 from summarizer.grounding import SourceText, fold
 from summarizer.merge import same_person
 from summarizer.quarantine import MASK
+from summarizer.schemas.fields import max_items
 from summarizer.schemas.meeting import MeetingSummary, Participant
 
 __all__ = ["Refinement", "refine"]
@@ -41,8 +40,7 @@ class Refinement:
 
 
 def _participant_cap() -> int:
-    info = MeetingSummary.model_fields["participants"]
-    return next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), 1_000)
+    return max_items(MeetingSummary.model_fields["participants"]) or 1_000
 
 
 def _article(words: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from summarizer.schemas.fields import max_items
 from summarizer.schemas.meeting import MeetingSummary
 
 __all__ = ["EXPORTED", "render_schema", "write_all"]
@@ -30,7 +31,7 @@ def _result_limits(model: type[BaseModel], schema: dict[str, Any]) -> None:
     validation limit.
     """
     for name, info in model.model_fields.items():
-        limit = next((m.max_length for m in info.metadata if getattr(m, "max_length", None)), None)
+        limit = max_items(info)
         prop = schema.get("properties", {}).get(info.alias or name)
         if limit is not None and isinstance(prop, dict) and "maxItems" in prop:
             prop["maxItems"] = limit

@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field
+from pydantic.fields import FieldInfo
 
-__all__ = ["Evidence", "EvidenceQuote", "Mention", "Mentioned", "MentionedDate", "OptionalDate"]
+__all__ = [
+    "Evidence",
+    "EvidenceQuote",
+    "Mention",
+    "Mentioned",
+    "MentionedDate",
+    "OptionalDate",
+    "max_items",
+]
 
 
 @dataclass(frozen=True)
@@ -48,3 +57,11 @@ MentionedDate = Annotated[
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
 ]
 OptionalDate = MentionedDate | None
+
+
+def max_items(info: FieldInfo) -> int | None:
+    """The ``max_length`` a field validates with (a list's cap), if it has one."""
+    return next(
+        (m.max_length for m in info.metadata if isinstance(getattr(m, "max_length", None), int)),
+        None,
+    )

@@ -16,6 +16,8 @@ from typing import Any, Union
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from summarizer.schemas.fields import max_items
+
 __all__ = ["field_guide"]
 
 
@@ -67,9 +69,7 @@ def _lines(model: type[BaseModel], indent: int) -> list[str]:
             item, _ = _unwrap(item)
             # What the model is asked for: a schema override of maxItems comes first.
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            limit = extra.get("maxItems") or next(
-                (m.max_length for m in info.metadata if getattr(m, "max_length", None)), None
-            )
+            limit = extra.get("maxItems") or max_items(info)
             bound = f", at most {limit}" if limit else ""
             if isinstance(item, type) and issubclass(item, BaseModel):
                 lines.append(f"{pad}- {name} (list of objects{bound}){desc} Each has:")
