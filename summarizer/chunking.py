@@ -46,16 +46,10 @@ import re
 from dataclasses import dataclass
 
 from summarizer.context import CHARS_PER_TOKEN
+from summarizer.grounding import speaker_of
 
 __all__ = ["Chunk", "chunk_text", "is_transcript", "span_label"]
 
-# A speaker turn: optional "[HH:MM:SS] ", then a short name that does not start
-# with a digit or bracket, a colon and a space. Names are capped at 60 chars and
-# 6 words so that a prose sentence containing a colon is not taken for a turn.
-_TURN_RE = re.compile(
-    r"^(?:\[(?P<stamp>[0-9]{1,9}:[0-9]{2}:[0-9]{2})\] )?"
-    r"(?P<speaker>[^\s:\[\]0-9][^:\n]{0,59}):[ \t]+\S"
-)
 _STAMP_RE = re.compile(r"^\[([0-9]{1,9}:[0-9]{2}:[0-9]{2})\] ")
 # A sentence ends at . ! ? or an ellipsis (optionally followed by a closing
 # quote or bracket) and the whitespace after it; a line break ends one too (a
@@ -95,8 +89,7 @@ class _Unit:
 def _is_turn(line: str) -> bool:
     if _STAMP_RE.match(line):
         return True  # a caption cue with no speaker is still a turn of its own
-    match = _TURN_RE.match(line)
-    return match is not None and len(match.group("speaker").split()) <= 6
+    return speaker_of(line) is not None
 
 
 def is_transcript(text: str) -> bool:

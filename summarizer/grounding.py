@@ -64,6 +64,24 @@ _ABBREVIATION = re.compile(r"(?:\b[A-Z][a-z]{0,3}|\b[A-Za-z]|\b(?:[A-Z]\.)+[A-Z]
 _MIN_ALIGN_WORDS = 4
 
 
+# A speaker turn as summarizer.inputs renders transcripts: optional "[HH:MM:SS] ",
+# then a short name that does not start with a digit or bracket, a colon and a
+# space. Names are capped at 60 characters and 6 words so that a prose sentence
+# holding a colon is not taken for a turn.
+_TURN_RE = re.compile(
+    r"^(?:\[(?P<stamp>[0-9]{1,9}:[0-9]{2}:[0-9]{2})\] )?"
+    r"(?P<speaker>[^\s:\[\]0-9][^:\n]{0,59}):[ \t]+\S"
+)
+
+
+def speaker_of(line: str) -> tuple[str, int] | None:
+    """``(speaker, offset where the utterance starts)`` if ``line`` is a speaker turn."""
+    match = _TURN_RE.match(line)
+    if match is None or len(match.group("speaker").split()) > 6:
+        return None
+    return match.group("speaker"), match.end() - 1
+
+
 @dataclass(frozen=True)
 class SourceText:
     """The source document, pre-normalised for fast quote look-ups."""
@@ -104,6 +122,20 @@ class SourceText:
     def span_in_text(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in :attr:`text` of the normalised span ``[start, end)``."""
         return self._origin[start], self._origin[end - 1] + 1
+
+    def speaker_at(self, start: int) -> str | None:
+        """The speaker whose turn holds normalised offset ``start``, in a transcript.
+
+        A quote of what someone said rarely repeats their name; the turn's label
+        ("Ana Ruiz: ...") is what ties the utterance to the person.
+        """
+        at = self._origin[start]
+        line_start = self.text.rfind("\n", 0, at) + 1
+        line_end = self.text.find("\n", at)
+        turn = speaker_of(self.text[line_start : line_end if line_end >= 0 else len(self.text)])
+        if turn is None or at < line_start + turn[1]:
+            return None
+        return normalise(turn[0])
 
     def find(self, quote: str) -> tuple[int, int] | None:
         """Normalised span of ``quote`` if it occurs exactly (modulo whitespace, quotes, case)."""
@@ -501,7 +533,12 @@ def _ground_quote(
         aligned = source.align(quote, min_ratio)
         if aligned is not None:
             span, outcome = (aligned[0], aligned[1]), "aligned"
-    if span is not None and _supports(source.norm[span[0] : span[1]], claim, names, min_support):
+    # In a transcript the speaker's label counts as part of what the quote shows.
+    speaker = source.speaker_at(span[0]) if span is not None else None
+    context = f"{speaker}: " if speaker else ""
+    if span is not None and _supports(
+        context + source.norm[span[0] : span[1]], claim, names, min_support
+    ):
         # An aligned span may run past the field's limit.
         setattr(model, name, _fit(source.original(*span), max_chars))
         return outcome

@@ -788,3 +788,47 @@ def test_find_locates_any_slice_of_the_source(
     original = fixture.original(*span)
     assert original in text
     assert normalise(original) == needle
+
+
+TRANSCRIPT = (
+    "[00:00:04] Noor Haddad: Welcome, everyone, let's start with the ferry timetable.\n"
+    "[00:00:09] Tomas Varga: The winter timetable starts on the second of November.\n"
+    "Noor Haddad: Thanks. Any objections? None.\n"
+)
+
+
+def test_a_quote_of_what_someone_said_is_supported_by_their_turn_label() -> None:
+    source = SourceText(TRANSCRIPT)
+    summary = _summary(
+        participants=[
+            _person("Tomas Varga", "The winter timetable starts on the second of November.")
+        ]
+    )
+    grounded, report = ground(summary, source)
+    assert report.failures == [] and report.anchored == []
+    assert grounded.participants[0].evidence.startswith("The winter timetable")  # type: ignore[attr-defined]
+
+
+def test_another_speakers_words_do_not_support_a_participant() -> None:
+    source = SourceText(TRANSCRIPT)
+    # Tomas's line quoted for Noor: not what she said, so the quote is replaced
+    summary = _summary(
+        participants=[
+            _person("Noor Haddad", "The winter timetable starts on the second of November.")
+        ]
+    )
+    grounded, report = ground(summary, source)
+    assert report.anchored == ["participants[0].evidence"]
+    assert "Noor Haddad" in grounded.participants[0].evidence  # type: ignore[attr-defined]
+
+
+def test_speaker_at_reads_the_turn_label_only_after_it() -> None:
+    source = SourceText(TRANSCRIPT)
+    utterance = source.find("Any objections?")
+    label = source.find("Noor Haddad: Thanks")
+    assert utterance is not None and label is not None
+    assert source.speaker_at(utterance[0]) == "noor haddad"
+    assert source.speaker_at(label[0]) is None  # the label itself is not an utterance
+    minutes = SourceText("The board approved the budget.\nA vote followed.\n")
+    found = minutes.find("A vote followed")
+    assert found is not None and minutes.speaker_at(found[0]) is None
