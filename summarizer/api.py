@@ -51,7 +51,7 @@ from summarizer.llm import CallStats, ChatModel, Limiter, ModelCall
 from summarizer.mapreduce import ChunkingInfo, map_reduce
 from summarizer.prompts import Prompt, load_prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
-from summarizer.refine import refine
+from summarizer.refine import Refinement, refine
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -124,6 +124,10 @@ class RunInfo(BaseModel):
         default=0,
         description="Passages of the document that address the model (prompt injection "
         "markers), which evidence was not allowed to cite.",
+    )
+    refined: Refinement = Field(
+        default_factory=Refinement,
+        description="What was corrected from the text after grounding (summarizer.refine).",
     )
     duration_s: float
     engine_seconds: float | None = Field(
@@ -252,13 +256,16 @@ def _pipeline(
     dropped += removed
     if isinstance(final, MeetingSummary):
         # Attendance lists, "A met with B" sentences, headings: read from the text.
-        final, _ = refine(final, masked.text)
+        final, refined = refine(final, masked.text)
+    else:
+        refined = Refinement()
     extra = {
         "aligned": aligned,
         "anchored": anchored,
         "dropped": dropped,
         "reasks": reasks,
         "masked": len(masked.spans),
+        "refined": refined,
     }
     return final, extra  # type: ignore[return-value]
 
@@ -439,6 +446,7 @@ class Summarizer:
             anchored_quotes=extra["anchored"],
             dropped=[Dropped(**d) for d in extra["dropped"]],
             masked_passages=extra["masked"],
+            refined=extra["refined"],
             duration_s=round(time.monotonic() - started, 3),
             engine_seconds=round(engine_s, 3) if engine_s else None,
             engine_prompt_s=round(stats.engine_prompt_ms / 1000, 3) if engine_s else None,

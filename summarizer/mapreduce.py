@@ -55,6 +55,7 @@ from summarizer.llm import ModelCall
 from summarizer.merge import ChunkSummary, merge_summaries
 from summarizer.prompts import Prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
+from summarizer.refine import Refinement
 from summarizer.schemas.meeting import MeetingSummary
 
 __all__ = ["ChunkingInfo", "PartInfo", "map_reduce"]
@@ -309,12 +310,16 @@ def map_reduce(
     for part_label, part_extra in extras:
         dropped += [{**d, "key": f"({part_label}) {d['key']}"} for d in part_extra["dropped"]]
     dropped += stripped
+    refined = Refinement()
+    for _, part_extra in extras:
+        refined.include(part_extra["refined"])
     extra = {
         "aligned": sum(e["aligned"] for _, e in extras),
         "anchored": sum(e["anchored"] for _, e in extras),
         "dropped": dropped,
         "reasks": sum(e["reasks"] for _, e in extras),
         "masked": len(masked.spans),
+        "refined": refined,
         "chunking": chunking,
     }
     return summary, extra

@@ -17,7 +17,7 @@ Every added value is copied from the text, so the summary stays grounded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pydantic import BaseModel, Field
 
 from summarizer.attendance import Attendee, attendance_list, attributed_only, meeting_sentences
 from summarizer.dateline import header_date, header_place, meeting_place
@@ -30,13 +30,30 @@ from summarizer.schemas.meeting import MeetingSummary, Participant
 __all__ = ["Refinement", "refine"]
 
 
-@dataclass
-class Refinement:
-    """What ``refine`` changed, for the run record."""
+class Refinement(BaseModel):
+    """What ``refine`` changed, for the run record (``RunInfo.refined``)."""
 
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    filled: list[str] = field(default_factory=list)
+    added: list[str] = Field(
+        default_factory=list,
+        description="Participants added from an attendance list or a 'met with' sentence.",
+    )
+    removed: list[str] = Field(
+        default_factory=list,
+        description="Participants removed: named only in an attribution line.",
+    )
+    filled: list[str] = Field(
+        default_factory=list,
+        description="Empty fields ('location', 'date') filled from a heading or dateline.",
+    )
+
+    def include(self, other: Refinement) -> None:
+        """Add ``other``'s changes (a part's, in a long document), once each."""
+        for mine, theirs in (
+            (self.added, other.added),
+            (self.removed, other.removed),
+            (self.filled, other.filled),
+        ):
+            mine.extend(x for x in theirs if x not in mine)
 
 
 def _participant_cap() -> int:

@@ -28,6 +28,7 @@ from summarizer.schemas import (
     Participant,
     Position,
 )
+from tests.factories import summary as _summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOARD = (FIXTURES / "board_meeting.txt").read_text(encoding="utf-8")
@@ -49,22 +50,6 @@ ROOF_DECISION = (
 )
 BUDGET_ACTION = "Priya Natarajan will circulate the revised budget by 31 March 2023."
 MINUTES = "The minutes of the February meeting were approved without changes."
-
-
-def _summary(**fields: object) -> MeetingSummary:
-    base: dict[str, object] = {
-        "title": "Library board meeting",
-        "date": None,
-        "location": None,
-        "participants": [],
-        "topics": [],
-        "positions": [],
-        "decisions": [],
-        "action_items": [],
-        "summary": "The board discussed Sunday opening and roof repairs.",
-    }
-    base.update(fields)
-    return MeetingSummary(**base)
 
 
 def _person(name: str, evidence: str, role: str | None = None) -> Participant:

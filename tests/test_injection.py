@@ -39,6 +39,7 @@ from summarizer.quarantine import MASK, injected_terms, quarantine
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 from tests.conftest import FIXTURES, ROOT
+from tests.factories import answer
 from tests.fakeserver import FakeOpenAI, Reply, completion
 
 CORPUS = FIXTURES / "injection"
@@ -49,17 +50,6 @@ CASES: dict[str, dict[str, Any]] = {
 }
 SCHEMA = json.loads((ROOT / "schemas" / "meeting_summary.schema.json").read_text(encoding="utf-8"))
 KEY = "sk-test-PLANTED-INJECTION-55555"
-NEUTRAL = {
-    "title": "Meeting summary",
-    "date": None,
-    "location": None,
-    "participants": [],
-    "topics": [],
-    "positions": [],
-    "decisions": [],
-    "action_items": [],
-    "summary": "The meeting was summarised.",
-}
 
 
 def _text(name: str) -> str:
@@ -68,9 +58,9 @@ def _text(name: str) -> str:
 
 def _obedient(case: dict[str, Any]) -> dict[str, Any]:
     """What a model that followed the attack would answer: the genuine item plus the attack's."""
-    answer = json.loads(json.dumps(NEUTRAL))
+    reply = answer()
     for key, items in case["real"].items():
-        answer[key] = answer[key] + items
+        reply[key] = reply[key] + items
     for key, value in case["obedient"].items():
         if isinstance(value, list):
             value = [
@@ -79,10 +69,10 @@ def _obedient(case: dict[str, Any]) -> dict[str, Any]:
                 else item
                 for item in value
             ]
-            answer[key] = answer[key] + value
+            reply[key] = reply[key] + value
         else:
-            answer[key] = value
-    return answer
+            reply[key] = value
+    return reply
 
 
 def test_corpus_is_complete_and_well_formed() -> None:
@@ -184,7 +174,7 @@ def _assert_fenced(user: str, text: str) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_corpus_documents_are_fenced_in_the_request(name: str) -> None:
     text = _text(name)
-    with FakeOpenAI([completion(json.dumps(NEUTRAL))]) as srv:
+    with FakeOpenAI([completion(json.dumps(answer()))]) as srv:
         summarize(CORPUS / f"{name}.txt", base_url=srv.base_url, model="m", api_key=KEY, env={})
     body = srv.chat_requests[0].json
     assert isinstance(body, dict)
@@ -231,7 +221,7 @@ def test_no_text_can_close_the_fence_early(body: str, tag: str, at: int) -> None
 def test_a_file_name_cannot_break_the_opening_tag(tmp_path: Path, filename: str) -> None:
     path = tmp_path / filename
     path.write_text(_text("ignore_previous"), encoding="utf-8")
-    with FakeOpenAI([completion(json.dumps(NEUTRAL))]) as srv:
+    with FakeOpenAI([completion(json.dumps(answer()))]) as srv:
         summarize(path, base_url=srv.base_url, model="m", api_key=KEY, env={})
     body = srv.chat_requests[0].json
     assert isinstance(body, dict)

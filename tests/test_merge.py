@@ -18,7 +18,7 @@ from summarizer.merge import (
     same_person,
     text_similarity,
 )
-from summarizer.schemas.meeting import MeetingSummary
+from tests.factories import person, summary
 
 LONG = load_document(Path(__file__).parent / "fixtures" / "long_meeting.txt").text
 CHUNKS = chunk_text(LONG, 2000)
@@ -37,26 +37,6 @@ def quote(chunk: Chunk, needle: str) -> str:
     """A quote that really is in the chunk (fails loudly if the fixture changes)."""
     assert needle in chunk.text, needle
     return needle
-
-
-def summary(**fields: Any) -> MeetingSummary:
-    base: dict[str, Any] = {
-        "title": "Quarterly operations meeting",
-        "date": None,
-        "location": None,
-        "participants": [],
-        "topics": [],
-        "positions": [],
-        "decisions": [],
-        "action_items": [],
-        "summary": "The committee met.",
-    }
-    base.update(fields)
-    return MeetingSummary.model_validate(base)
-
-
-def person(name: str, evidence: str, role: str | None = None, org: str | None = None) -> Any:
-    return {"name": name, "role": role, "organization": org, "evidence": evidence}
 
 
 # -- names --------------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from summarizer import summarize
 from summarizer.grounding import SourceText
-from summarizer.refine import refine
+from summarizer.refine import Refinement, refine
 from summarizer.schemas.meeting import MeetingSummary
+from tests.factories import answer, person, summary
 from tests.fakeserver import FakeOpenAI, completion
 
 MINUTES = """Memorandum of Conversation
@@ -31,29 +31,9 @@ READOUT = (
 )
 
 
-def person(name: str, evidence: str) -> dict[str, Any]:
-    return {"name": name, "role": None, "organization": None, "evidence": evidence}
-
-
-def answer(participants: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "title": "Ferry timetable",
-        "date": None,
-        "location": None,
-        "participants": participants,
-        "topics": ["ferry timetable"],
-        "positions": [],
-        "decisions": [],
-        "action_items": [],
-        "summary": "The ferry timetable was discussed.",
-    }
-    data.update(fields)
-    return data
-
-
 def test_the_attendance_list_completes_the_models_participants_without_repeats() -> None:
     summary = MeetingSummary.model_validate(
-        answer([person("Vera Holt", "Ms. Vera Holt presented the ferry timetable.")])
+        answer(participants=[person("Vera Holt", "Ms. Vera Holt presented the ferry timetable.")])
     )
     refined, change = refine(summary, MINUTES)
     assert [p.name for p in refined.participants] == [
@@ -73,8 +53,8 @@ def test_the_attendance_list_completes_the_models_participants_without_repeats()
 
 
 def test_what_the_model_found_is_kept_and_not_overwritten() -> None:
-    summary = MeetingSummary.model_validate(answer([], location="Harbour House", date="2030-05-06"))
-    refined, change = refine(summary, MINUTES.replace("May 6", "May 7"))
+    given = summary(location="Harbour House", date="2030-05-06")
+    refined, change = refine(given, MINUTES.replace("May 6", "May 7"))
     assert (refined.location, refined.date) == ("Harbour House", "2030-05-06")
     assert change.filled == []
 
@@ -82,7 +62,7 @@ def test_what_the_model_found_is_kept_and_not_overwritten() -> None:
 def test_the_spokesperson_goes_and_the_people_who_met_come_in() -> None:
     summary = MeetingSummary.model_validate(
         answer(
-            [
+            participants=[
                 person("Dana Pike", "This readout is attributed to Press Officer Dana Pike:"),
                 person("Vera Holt", "Minister Ines Varga met with Mayor Vera Holt"),
             ]
@@ -98,7 +78,9 @@ def test_the_spokesperson_goes_and_the_people_who_met_come_in() -> None:
 
 def test_a_misspelt_first_name_takes_the_texts_spelling() -> None:
     summary = MeetingSummary.model_validate(
-        answer([person("Olaf Brennan", "Minister Ines Varga met with Mayor Vera Holt")])
+        answer(
+            participants=[person("Olaf Brennan", "Minister Ines Varga met with Mayor Vera Holt")]
+        )
     )
     text = READOUT.replace("Olaf", "Olafur")
     refined, _ = refine(summary, text)
@@ -110,7 +92,7 @@ def test_a_misspelt_first_name_takes_the_texts_spelling() -> None:
 def test_the_participant_cap_of_the_schema_holds() -> None:
     names = [f"Person{chr(65 + i)} Surname{chr(65 + i)}" for i in range(25)]
     text = "Present:\n" + "\n".join(names) + "\n\nThe meeting was short.\n"
-    refined, change = refine(MeetingSummary.model_validate(answer([])), text)
+    refined, change = refine(MeetingSummary.model_validate(answer()), text)
     assert len(refined.participants) == 20
     assert len(change.added) == 20
     MeetingSummary.model_validate(refined.model_dump())
@@ -118,7 +100,9 @@ def test_the_participant_cap_of_the_schema_holds() -> None:
 
 def test_summarize_applies_the_refinement_to_the_model_answer() -> None:
     # The model (a real local HTTP server) names two people; the list names four.
-    reply = answer([person("Vera Holt", "Ms. Vera Holt presented the ferry timetable.")])
+    reply = answer(
+        participants=[person("Vera Holt", "Ms. Vera Holt presented the ferry timetable.")]
+    )
     with FakeOpenAI([completion(json.dumps(reply))]) as srv:
         result = summarize(
             MINUTES, base_url=srv.base_url, model="fake-model", api_key="sk-test", env={}
@@ -128,3 +112,13 @@ def test_summarize_applies_the_refinement_to_the_model_answer() -> None:
     assert names == ["Vera Holt", "The Chair", "Mr. Ansel Brook", "Dr. Ines Varga"]
     assert result.summary.location == "Harbour House"
     assert result.run.dropped == []
+    # The run record says what the text, not the model, contributed.
+    assert result.run.refined.added == ["The Chair", "Mr. Ansel Brook", "Dr. Ines Varga"]
+    assert result.run.refined.filled == ["location", "date"]
+    assert result.run.refined.removed == []
+
+
+def test_a_long_documents_refinements_are_recorded_once() -> None:
+    total = Refinement(added=["A"], filled=["date"])
+    total.include(Refinement(added=["A", "B"], removed=["C"], filled=["date", "location"]))
+    assert (total.added, total.removed, total.filled) == (["A", "B"], ["C"], ["date", "location"])
