@@ -52,6 +52,7 @@ from summarizer.mapreduce import ChunkingInfo, map_reduce
 from summarizer.prompts import Prompt, load_prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
 from summarizer.refine import Refinement, refine
+from summarizer.repetition import cut_repeats
 from summarizer.schemas.guide import field_guide
 from summarizer.schemas.meeting import MeetingSummary
 
@@ -253,6 +254,9 @@ def _pipeline(
     dropped += removed
     # Free text has no quote to check: what repeats an injected name or code goes.
     final, removed = strip_injected(final, injected_terms(document.text, masked))
+    dropped += removed
+    # A small model's loops ("X. X. X. X") in the narrative or title: repeats go.
+    final, removed = cut_repeats(final)
     dropped += removed
     if isinstance(final, MeetingSummary):
         # Attendance lists, "A met with B" sentences, headings: read from the text.

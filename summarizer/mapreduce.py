@@ -56,6 +56,7 @@ from summarizer.merge import ChunkSummary, merge_summaries
 from summarizer.prompts import Prompt
 from summarizer.quarantine import injected_terms, quarantine, strip_injected
 from summarizer.refine import Refinement
+from summarizer.repetition import cut_repeats
 from summarizer.schemas.meeting import MeetingSummary
 
 __all__ = ["ChunkingInfo", "PartInfo", "map_reduce"]
@@ -295,6 +296,8 @@ def map_reduce(
     # or code planted in an instruction-like passage: strip it as in one call.
     masked = quarantine(document.text)
     summary, stripped = strip_injected(summary, injected_terms(document.text, masked))
+    summary, looped = cut_repeats(summary)
+    stripped += looped
 
     missing = [info.label for info in infos if not info.ok]
     chunking = ChunkingInfo(
