@@ -4,7 +4,8 @@ A small model that loses its way repeats itself: the 0.5B default once wrote
 one sentence sixteen times as a long meeting's narrative, then stopped in the
 middle of a word. Free-text fields carry no quote that grounding could check,
 so this is their guard: in every top-level text field, a sentence that repeats
-an earlier one (same words, ignoring case and punctuation) is removed, and a
+an earlier one (same words, ignoring case and punctuation; or all of an earlier
+sentence's words behind a short preamble) is removed, and a
 final fragment cut off mid-sentence goes when it follows a repeat. Each removal
 is reported like any other dropped item, so ``run.dropped`` shows it.
 """
@@ -22,11 +23,14 @@ T = TypeVar("T", bound=BaseModel)
 
 _REASON = "repeats an earlier sentence (a generation loop)"
 _CUT_REASON = "unfinished sentence after a generation loop"
-# A sentence runs to an end mark (with closing quotes/brackets) before a space, or
-# to the end of the text. "Dr." or "No." may come out as a sentence of its own;
-# only sentences of _MIN_WORDS or more count as repeats, so those stay.
-_SENTENCE = re.compile(r".+?(?:[.!?]+[\"'\u2019\u201d)\]]*(?=\s|$)|$)", re.DOTALL)
+# A sentence runs to an end mark (with closing quotes/brackets) before a capital
+# or digit, or to the end of the text ("U.S.S.R. and" goes on). "Dr. Holt" may
+# still come out as two; only sentences of _MIN_WORDS or more count as repeats.
+_SENTENCE = re.compile(
+    r".+?(?:[.!?]+[\"'\u2019\u201d)\]]*(?=\s+[\"'\u2018\u201c(]?[A-Z0-9]|\s*$)|$)", re.DOTALL
+)
 _MIN_WORDS = 4
+_RESTATE_MIN_WORDS = 6
 _FINISHED = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -35,18 +39,29 @@ def _key(sentence: str) -> str:
     return " ".join(_WORDS.findall(sentence.casefold()))
 
 
+def _restates(words: frozenset[str], earlier: frozenset[str]) -> bool:
+    # "The document states that <an earlier sentence>": every word of the earlier
+    # sentence plus a short preamble. Sentences differing in a word both stay.
+    return (
+        len(earlier) >= _RESTATE_MIN_WORDS
+        and earlier <= words
+        and (len(words) <= 1.5 * len(earlier))
+    )
+
+
 def without_repeats(text: str) -> tuple[str, list[tuple[str, str]]]:
     """``text`` without sentences that repeat an earlier one, and ``(sentence, why)`` removed."""
     sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
-    seen: set[str] = set()
+    seen: list[tuple[str, frozenset[str]]] = []
     kept: list[str] = []
     removed: list[tuple[str, str]] = []
     for sentence in sentences:
         key = _key(sentence)
-        if len(key.split()) >= _MIN_WORDS and key in seen:
+        words = frozenset(key.split())
+        if len(key.split()) >= _MIN_WORDS and any(key == k or _restates(words, w) for k, w in seen):
             removed.append((sentence, _REASON))
             continue
-        seen.add(key)
+        seen.append((key, words))
         kept.append(sentence)
     if removed and len(kept) > 1 and not _FINISHED.search(kept[-1]):
         # A loop tends to run into the output limit: its last sentence is cut off.

@@ -26,6 +26,22 @@ def test_the_unfinished_tail_of_a_loop_goes_too() -> None:
     assert removed[-1] == ("The group revie", "unfinished sentence after a generation loop")
 
 
+def test_an_earlier_sentence_restated_behind_a_preamble_goes() -> None:
+    said = "Grad B and Grad F are recording the meeting on the far-field microphones."
+    text, removed = without_repeats(f"It began at nine. {said} The document states that {said}")
+    assert text == f"It began at nine. {said}"
+    assert len(removed) == 1
+
+
+def test_an_abbreviation_does_not_end_a_sentence() -> None:
+    # Read as one sentence each, these two differ: nothing is removed.
+    text = (
+        "The delegates of the U.S.S.R. and the U.S. met in Geneva on trade. "
+        "The delegates of the U.S.S.R. and the U.S. met in Geneva on Berlin."
+    )
+    assert without_repeats(text) == (text, [])
+
+
 @pytest.mark.parametrize(
     "text",
     [
