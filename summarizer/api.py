@@ -14,9 +14,11 @@ Per document:
    verbatim quotes aligned to the source, the rest collected;
 4. up to ``grounding_reasks`` follow-up calls asking for exact quotes of the
    failing items only (a bounded prompt: the same prefix plus a short list);
-5. drop what is still ungrounded and report it in ``run.dropped``;
+5. drop what is still ungrounded and report it in ``run.dropped``, as well as
+   sentences a model repeated in free text (``summarizer.repetition``);
 6. for the default schema, add what the text states in regular shapes
-   (attendance lists, "A met with B", headings; ``summarizer.refine``).
+   (attendance lists, "A met with B", headings; ``summarizer.refine``), and
+   record it in ``run.refined``.
 
 Grounding checks against the document with instruction-like passages masked
 (``summarizer.quarantine``), so injected text cannot serve as evidence.
@@ -258,11 +260,10 @@ def _pipeline(
     # A small model's loops ("X. X. X. X") in the narrative or title: repeats go.
     final, removed = cut_repeats(final)
     dropped += removed
+    refined = Refinement()
     if isinstance(final, MeetingSummary):
         # Attendance lists, "A met with B" sentences, headings: read from the text.
         final, refined = refine(final, masked.text)
-    else:
-        refined = Refinement()
     extra = {
         "aligned": aligned,
         "anchored": anchored,

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from summarizer.grounding import fold
+
 __all__ = ["cut_repeats", "without_repeats"]
 
 T = TypeVar("T", bound=BaseModel)
@@ -32,11 +34,6 @@ _SENTENCE = re.compile(
 _MIN_WORDS = 4
 _RESTATE_MIN_WORDS = 6
 _FINISHED = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")
-_WORDS = re.compile(r"[^\W_]+")
-
-
-def _key(sentence: str) -> str:
-    return " ".join(_WORDS.findall(sentence.casefold()))
 
 
 def _restates(words: frozenset[str], earlier: frozenset[str]) -> bool:
@@ -56,7 +53,7 @@ def without_repeats(text: str) -> tuple[str, list[tuple[str, str]]]:
     kept: list[str] = []
     removed: list[tuple[str, str]] = []
     for sentence in sentences:
-        key = _key(sentence)
+        key = fold(sentence)
         words = frozenset(key.split())
         if len(key.split()) >= _MIN_WORDS and any(key == k or _restates(words, w) for k, w in seen):
             removed.append((sentence, _REASON))
