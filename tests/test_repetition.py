@@ -36,8 +36,8 @@ def test_an_earlier_sentence_restated_behind_a_preamble_goes() -> None:
 def test_an_abbreviation_does_not_end_a_sentence() -> None:
     # Read as one sentence each, these two differ: nothing is removed.
     text = (
-        "The delegates of the U.S.S.R. and the U.S. met in Geneva on trade. "
-        "The delegates of the U.S.S.R. and the U.S. met in Geneva on Berlin."
+        "Delegates from Lakeport, U.S.A. and Kelport met in Geneva on trade. "
+        "Delegates from Lakeport, U.S.A. and Kelport met in Geneva on fishing."
     )
     assert without_repeats(text) == (text, [])
 
